@@ -1,0 +1,302 @@
+"""The asyncio side of one HTTP/1.1 connection: an ``asyncio.Protocol`` driving the codec.
+
+The loop calls ``data_received``; that feeds the sans-IO ``ResponseParser``, whose events
+build the ``HttpResponse`` and wake the one request waiting for it. No stream readers, no
+task per request, no ``wait_for``: one future per response head, and one loop timer per
+connection that is re-armed lazily (only when a deadline could be missed), never per request.
+
+It owns: the transport, the exchange in progress (one at a time), read and request
+timeouts, write and read flow control, and telling its owner when an exchange ends and
+whether the connection may be reused. It never touches the pool or decides about redirects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterable, Iterable
+from typing import Protocol
+
+from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
+from .exceptions import (
+    AiosonicError,
+    ConnectionDisconnected,
+    InvalidRequest,
+    ReadTimeout,
+    RequestTimeout,
+)
+from .response import HttpResponse
+
+__all__ = ["ExchangeOwner", "HTTP11Protocol"]
+
+_INF = float("inf")
+# Bodies up to this size are joined to the head and sent in one write.
+_JOIN_LIMIT = 16 * 1024
+
+
+class ExchangeOwner(Protocol):
+    """Told when an exchange ends (``keep_alive``: the connection may carry another)."""
+
+    def exchange_done(self, keep_alive: bool) -> None: ...
+
+
+class HTTP11Protocol(asyncio.Protocol):
+    """One HTTP/1.1 connection: writes requests, parses responses, enforces timeouts."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, owner: ExchangeOwner) -> None:
+        self.loop = loop
+        self.owner = owner
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.parser = ResponseParser(self)
+        self.active = False
+        self.received_any = False
+        self._head_waiter: asyncio.Future[HttpResponse] | None = None
+        self._response_ref: weakref.ref[HttpResponse] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._deadline = _INF
+        self._sock_read: float | None = None
+        self._last_read = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = _INF
+
+    # -- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._last_read = self.loop.time()
+        self.received_any = True
+        try:
+            self.parser.feed(data)
+        except AiosonicError as exc:
+            self._fail(exc)
+
+    def eof_received(self) -> bool | None:
+        return None  # let the transport close; connection_lost finishes the response
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.active:
+            try:
+                self.parser.feed_eof()
+            except AiosonicError as error:
+                self._fail(error)
+        if self.active:  # feed_eof found nothing to finish with
+            self._fail(ConnectionDisconnected(f"connection lost: {exc}" if exc else
+                                              "server closed the connection"))
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionDisconnected("connection lost while sending"))
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- ResponseReceiver -----------------------------------------------------------------
+
+    def on_head(self, head: ResponseHead) -> None:
+        response = HttpResponse(
+            head.status,
+            head.reason,
+            head.version,
+            head.raw_headers,
+            head.content_encoding,
+            head.framing is Framing.CHUNKED,
+        )
+        response._protocol = self
+        self._response_ref = weakref.ref(response, self._response_dropped)
+        waiter = self._head_waiter
+        self._head_waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def on_body(self, data: bytes) -> None:
+        ref = self._response_ref
+        response = ref() if ref is not None else None
+        if response is not None:
+            response._feed(data)
+
+    def on_complete(self, keep_alive: bool) -> None:
+        ref = self._response_ref
+        self._response_ref = None
+        response = ref() if ref is not None else None
+        if response is not None:
+            response._finish()
+        self._end_exchange(keep_alive and not self.closed)
+
+    # -- exchanges ------------------------------------------------------------------------
+
+    @property
+    def is_usable(self) -> bool:
+        """Open, idle, and not half-closed by the server."""
+        transport = self.transport
+        return (
+            not self.closed
+            and not self.active
+            and transport is not None
+            and not transport.is_closing()
+            and self.parser.idle
+        )
+
+    def start(
+        self,
+        head: bytes,
+        body: bytes | None,
+        *,
+        head_request: bool,
+        deadline: float | None,
+        sock_read: float | None,
+    ) -> asyncio.Future[HttpResponse]:
+        """Send a request head (and a bytes body); return the future of the response head.
+
+        A streamed body is sent afterwards with ``send_chunked``. From here on the exchange
+        ends exactly once, through ``owner.exchange_done``.
+        """
+        transport = self.transport
+        assert transport is not None and not self.active
+        self.active = True
+        self.received_any = False
+        self.parser.start(head_request)
+        waiter = self._head_waiter = self.loop.create_future()
+        now = self._last_read = self.loop.time()
+        self._deadline = _INF if deadline is None else deadline
+        self._sock_read = sock_read
+        self._arm(now)
+        if body:
+            if len(body) <= _JOIN_LIMIT:
+                transport.write(head + body)
+            else:
+                transport.write(head)
+                transport.write(body)
+        else:
+            transport.write(head)
+        return waiter
+
+    async def send_stream(
+        self, body: Iterable[bytes] | AsyncIterable[bytes], chunked: bool = True
+    ) -> None:
+        """Send a streamed body (chunked, or raw under a known Content-Length), honouring
+        write flow control."""
+        if isinstance(body, AsyncIterable):
+            async for piece in body:
+                await self._write_piece(piece, chunked)
+        else:
+            for piece in body:
+                await self._write_piece(piece, chunked)
+        if chunked:
+            await self._write_piece(None, chunked)
+
+    async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
+        if self.closed or not self.active or self.transport is None:
+            raise ConnectionDisconnected("connection closed while sending the request body")
+        if piece is None:
+            self.transport.write(LAST_CHUNK)
+        else:
+            if isinstance(piece, str):
+                piece = piece.encode("utf-8")
+            elif not isinstance(piece, (bytes, bytearray, memoryview)):
+                raise InvalidRequest(
+                    f"request body iterators must yield bytes, not {type(piece).__name__}"
+                )
+            self.transport.write(encode_chunk(bytes(piece)) if chunked else piece)
+        if self._writing_paused:
+            waiter = self._drain_waiter = self.loop.create_future()
+            await waiter
+
+    def abort(self, exc: BaseException) -> None:
+        """Give up on the exchange in progress (cancelled or failed): close, never reuse."""
+        self._fail(exc)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.active:
+            waiter = self._head_waiter
+            self._head_waiter = None
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+            ref = self._response_ref
+            self._response_ref = None
+            response = ref() if ref is not None else None
+            if response is not None:
+                response._fail(exc)
+        if self.transport is not None:
+            self.transport.abort()
+        self.closed = True
+        if self.active:
+            self._end_exchange(False)
+
+    def _end_exchange(self, keep_alive: bool) -> None:
+        self.active = False
+        if self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        self.owner.exchange_done(keep_alive)
+
+    def _response_dropped(self, ref: weakref.ref[HttpResponse]) -> None:
+        # The caller let go of a response whose body is still arriving: nobody will read
+        # the rest, so the connection cannot be reused.
+        if ref is self._response_ref and self.active:
+            self._fail(ConnectionDisconnected("response dropped before its body was read"))
+
+    # -- read flow control (driven by the response) ---------------------------------------
+
+    def pause_body(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_body(self) -> None:
+        if self._reading_paused:
+            self._reading_paused = False
+            self._last_read = self.loop.time()
+            if self.transport is not None and not self.closed:
+                self.transport.resume_reading()
+
+    # -- timeouts -------------------------------------------------------------------------
+
+    def _due(self, now: float) -> float:
+        sock_read = self._sock_read
+        if sock_read is None:
+            return self._deadline
+        last = now if self._reading_paused else self._last_read
+        return min(self._deadline, last + sock_read)
+
+    def _arm(self, now: float) -> None:
+        due = self._due(now)
+        if due == _INF or due >= self._timer_when:
+            return  # the timer already pending fires early enough to check this exchange
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_when = due
+        self._timer = self.loop.call_at(due, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_when = _INF
+        if not self.active:
+            return
+        now = self.loop.time()
+        if now >= self._deadline:
+            self._fail(RequestTimeout("request_timeout elapsed before the response completed"))
+        elif self._sock_read is not None and now >= self._due(now):
+            self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
+        else:
+            self._arm(now)

@@ -1,0 +1,440 @@
+"""Sans-IO HTTP/1.1: request bytes out, response events in. No asyncio, no sockets.
+
+Request side: ``encode_request_head`` serialises a request line and header pairs (refusing
+anything that could split the message), ``encode_chunk`` frames one piece of a chunked body.
+
+Response side: ``ResponseParser`` is fed whatever bytes the transport delivers, in any split,
+and reports to a ``ResponseReceiver``: ``on_head`` once per final response, ``on_body`` per
+piece of body, ``on_complete`` at its end. The head is validated by llhttp (through
+httptools); the body framing is decided here, from the head and the request method:
+
+    HEAD request, 1xx, 204, 304      no body
+    Transfer-Encoding, chunked last  llhttp decodes the chunks (and trailers)
+    Transfer-Encoding, other         body until the connection closes (RFC 9112 6.3)
+    Content-Length: N                exactly N bytes, sliced here without copying
+    none of these                    body until the connection closes
+
+Interim 1xx responses (other than 101) are skipped. A response may only be kept alive if
+its framing is definite, it is HTTP/1.1 (or 1.0 with keep-alive), the server did not say
+``Connection: close``, and no byte followed its end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import Enum
+from typing import Protocol
+
+import httptools
+
+from .exceptions import ConnectionDisconnected, HttpParsingError, InvalidRequest
+
+__all__ = [
+    "Framing",
+    "ResponseHead",
+    "ResponseParser",
+    "ResponseReceiver",
+    "encode_chunk",
+    "encode_request_head",
+]
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
+_FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+def encode_request_head(method: str, target: str, headers: Iterable[tuple[str, str]]) -> bytes:
+    """The request line and header block, CRLF-terminated, ready for the wire.
+
+    Raises ``InvalidRequest`` naming the bad part if the method or a header name is not a
+    token, or the target or a header value contains a byte that could split the message.
+    """
+    if not _TOKEN.fullmatch(method):
+        raise InvalidRequest(f"request method {method!r} is not a valid token")
+    if not target or _FORBIDDEN_IN_TARGET.search(target):
+        raise InvalidRequest(f"request target {target!r} contains whitespace or control bytes")
+    lines = [f"{method} {target} HTTP/1.1"]
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            raise InvalidRequest(f"header name {name!r} is not a valid token")
+        if _FORBIDDEN_IN_VALUE.search(value):
+            raise InvalidRequest(f"header {name!r} has CR, LF or NUL in its value")
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")
+    text = "\r\n".join(lines)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body (never the last-chunk marker: an empty input gives b"")."""
+    if not data:
+        return b""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+class Framing(Enum):
+    """How the end of a response body is found."""
+
+    NONE = "none"
+    LENGTH = "content-length"
+    CHUNKED = "chunked"
+    UNTIL_CLOSE = "until-close"
+
+
+class ResponseHead:
+    """The parts of a final response head that the layers above need."""
+
+    __slots__ = (
+        "content_encoding",
+        "content_length",
+        "framing",
+        "keep_alive",
+        "raw_headers",
+        "reason",
+        "status",
+        "version",
+    )
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        version: str,
+        raw_headers: list[tuple[bytes, bytes]],
+        framing: Framing,
+        content_length: int | None,
+        keep_alive: bool,
+        content_encoding: bytes | None,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.raw_headers = raw_headers
+        self.framing = framing
+        self.content_length = content_length
+        self.keep_alive = keep_alive
+        self.content_encoding = content_encoding
+
+
+class ResponseReceiver(Protocol):
+    """Where a ``ResponseParser`` reports; implementations must not raise."""
+
+    def on_head(self, head: ResponseHead) -> None: ...
+
+    def on_body(self, data: bytes) -> None: ...
+
+    def on_complete(self, keep_alive: bool) -> None: ...
+
+
+class _TrailingData(Exception):
+    """Raised inside llhttp to stop it at bytes that follow a complete response."""
+
+
+class _State(Enum):
+    IDLE = 0  # no request outstanding: any byte is unsolicited
+    HEAD = 1
+    LENGTH = 2
+    CHUNKED = 3
+    UNTIL_CLOSE = 4
+    DONE = 5  # the connection can carry nothing more (closed or broken)
+
+
+class ResponseParser:
+    """Turns the bytes of one connection into response events, one response per ``start``."""
+
+    __slots__ = (
+        "_chunk_done",
+        "_connection_close",
+        "_content_encoding",
+        "_content_length",
+        "_expected",
+        "_head_buf",
+        "_head_complete",
+        "_header_count",
+        "_is_head",
+        "_keep_alive",
+        "_llhttp",
+        "_messages",
+        "_raw_headers",
+        "_reason",
+        "_received",
+        "_receiver",
+        "_remaining",
+        "_scan_from",
+        "_state",
+        "_transfer_encoding",
+        "max_head_size",
+        "max_headers",
+    )
+
+    def __init__(
+        self, receiver: ResponseReceiver, *, max_head_size: int = 65536, max_headers: int = 128
+    ) -> None:
+        self._receiver = receiver
+        self.max_head_size = max_head_size
+        self.max_headers = max_headers
+        self._state = _State.IDLE
+        self._is_head = False
+        self._keep_alive = False
+        self._received = 0
+        self._remaining = 0
+        self._expected = 0
+        self._reset_head()
+
+    # -- driving --------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """True when no response is expected or being received."""
+        return self._state is _State.IDLE
+
+    def start(self, head_request: bool = False) -> None:
+        """A request has been sent: expect its response (no body if ``head_request``)."""
+        if self._state is not _State.IDLE:
+            raise RuntimeError(f"cannot start a response while in state {self._state.name}")
+        self._is_head = head_request
+        self._state = _State.HEAD
+        self._received = 0
+
+    def feed(self, data: bytes) -> None:
+        """Consume bytes from the server. Raises ``HttpParsingError`` on invalid input."""
+        while data:
+            state = self._state
+            if state is _State.LENGTH:
+                self._feed_length(data)
+                return
+            if state is _State.HEAD:
+                data = self._feed_head(data)
+            elif state is _State.CHUNKED:
+                self._feed_chunked(data)
+                return
+            elif state is _State.UNTIL_CLOSE:
+                self._received += len(data)
+                self._receiver.on_body(data)
+                return
+            else:
+                # Bytes nobody asked for: the connection cannot be trusted any more.
+                self._state = _State.DONE
+                raise HttpParsingError("server sent data when no response was expected")
+
+    def feed_eof(self) -> None:
+        """The server closed the connection. Raises if that cut a response short."""
+        state = self._state
+        self._state = _State.DONE
+        if state is _State.UNTIL_CLOSE:
+            self._receiver.on_complete(False)
+        elif state is _State.HEAD:
+            if self._head_buf:
+                raise ConnectionDisconnected("server closed the connection mid response head")
+            raise ConnectionDisconnected("server closed the connection without a response")
+        elif state is _State.LENGTH:
+            raise ConnectionDisconnected(
+                f"response body truncated: server closed the connection after "
+                f"{self._received} of {self._expected} bytes"
+            )
+        elif state is _State.CHUNKED:
+            raise ConnectionDisconnected(
+                "chunked response body truncated: server closed the connection "
+                "before the last chunk"
+            )
+
+    # -- head -----------------------------------------------------------------------------
+
+    def _reset_head(self) -> None:
+        self._head_buf = b""
+        self._scan_from = 0
+        self._head_complete = False
+        self._header_count = 0
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._reason = b""
+        self._content_length: bytes | None = None
+        self._transfer_encoding: bytes | None = None
+        self._connection_close: bytes | None = None
+        self._content_encoding: bytes | None = None
+        self._messages = 0
+        self._chunk_done = False
+        self._llhttp = httptools.HttpResponseParser(self)
+
+    def _feed_head(self, data: bytes) -> bytes:
+        """Consume head bytes; returns the bytes after the head (possibly empty)."""
+        buf = self._head_buf + data if self._head_buf else data
+        end = buf.find(b"\r\n\r\n", self._scan_from)
+        if end < 0:
+            if len(buf) > self.max_head_size:
+                self._state = _State.DONE
+                raise HttpParsingError(
+                    f"response head larger than {self.max_head_size} bytes"
+                )
+            # Feed now so that garbage is refused at once rather than at the size limit.
+            self._llhttp_feed(data)
+            self._head_buf = buf
+            self._scan_from = max(len(buf) - 3, 0)
+            return b""
+        end += 4
+        if end > self.max_head_size:
+            self._state = _State.DONE
+            raise HttpParsingError(f"response head larger than {self.max_head_size} bytes")
+        already = len(buf) - len(data)
+        self._llhttp_feed(data[: end - already] if end - already < len(data) else data)
+        if not self._head_complete:
+            self._state = _State.DONE
+            raise HttpParsingError("response head is not valid HTTP/1.1")
+        rest = buf[end:] if end < len(buf) else b""
+        self._on_head_done()
+        return rest
+
+    def _llhttp_feed(self, data: bytes) -> None:
+        try:
+            self._llhttp.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # llhttp pauses after a 101 head; the framing decision below handles it.
+            pass
+        except httptools.HttpParserError as exc:
+            self._state = _State.DONE
+            cause = exc.__context__
+            if isinstance(cause, _TrailingData):
+                self._state = _State.CHUNKED
+                return
+            if isinstance(cause, HttpParsingError):
+                raise cause from None
+            raise HttpParsingError(f"invalid response from server: {exc}") from None
+
+    # httptools callbacks (called from inside feed_data) ------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._messages += 1
+        if self._messages > 1:
+            # A second message starts after our chunked response ended: unsolicited bytes.
+            # The response stands, but the connection must not be reused.
+            self._keep_alive = False
+            raise _TrailingData
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > self.max_headers:
+            raise HttpParsingError(f"response has more than {self.max_headers} headers")
+        self._raw_headers.append((name, value))
+        size = len(name)
+        # Compare lengths first: lower-casing every header name costs more than this.
+        if size == 14:
+            if name.lower() == b"content-length":
+                if self._content_length is not None and self._content_length != value:
+                    raise HttpParsingError("response has conflicting Content-Length headers")
+                self._content_length = value
+        elif size == 17:
+            if name.lower() == b"transfer-encoding":
+                te = self._transfer_encoding
+                self._transfer_encoding = value if te is None else te + b"," + value
+        elif size == 10:
+            if name.lower() == b"connection":
+                cc = self._connection_close
+                self._connection_close = value if cc is None else cc + b"," + value
+        elif size == 16 and name.lower() == b"content-encoding":
+            ce = self._content_encoding
+            self._content_encoding = value if ce is None else ce + b"," + value
+
+    def on_headers_complete(self) -> None:
+        self._head_complete = True
+
+    def on_body(self, data: bytes) -> None:
+        self._received += len(data)
+        self._receiver.on_body(data)
+
+    def on_message_complete(self) -> None:
+        self._chunk_done = True
+
+    # -- framing --------------------------------------------------------------------------
+
+    def _on_head_done(self) -> None:
+        llhttp = self._llhttp
+        status: int = llhttp.get_status_code()
+        version: str = llhttp.get_http_version()
+        if 100 <= status < 200 and status != 101:
+            # Interim response: drop it and read the final one with a fresh parser.
+            self._reset_head()
+            return
+        keep_alive = self._keep_alive_from_head(version)
+        content_length: int | None = None
+        if self._is_head or status in (101, 204, 304):
+            framing = Framing.NONE
+        elif self._transfer_encoding is not None:
+            last = self._transfer_encoding.rsplit(b",", 1)[-1].strip().lower()
+            framing = Framing.CHUNKED if last == b"chunked" else Framing.UNTIL_CLOSE
+        elif self._content_length is not None:
+            framing = Framing.LENGTH
+            content_length = int(self._content_length)  # llhttp checked the digits
+        else:
+            framing = Framing.UNTIL_CLOSE
+        if framing is Framing.UNTIL_CLOSE or status == 101:
+            keep_alive = False
+        self._keep_alive = keep_alive
+        head = ResponseHead(
+            status,
+            self._reason.decode("latin-1"),
+            version,
+            self._raw_headers,
+            framing,
+            content_length,
+            keep_alive,
+            self._content_encoding,
+        )
+        self._receiver.on_head(head)
+        if framing is Framing.NONE:
+            self._finish()
+        elif framing is Framing.LENGTH:
+            assert content_length is not None
+            self._remaining = self._expected = content_length
+            self._state = _State.LENGTH
+            if content_length == 0:
+                self._finish()
+        elif framing is Framing.CHUNKED:
+            self._state = _State.CHUNKED
+        else:
+            self._state = _State.UNTIL_CLOSE
+
+    def _keep_alive_from_head(self, version: str) -> bool:
+        tokens = self._connection_close
+        if tokens is not None:
+            lowered = tokens.lower()
+            if b"close" in lowered:
+                return False
+            if version == "1.0":
+                return b"keep-alive" in lowered
+        return version == "1.1"
+
+    def _finish(self) -> None:
+        self._state = _State.IDLE if self._keep_alive else _State.DONE
+        self._reset_head()
+        self._receiver.on_complete(self._keep_alive)
+
+    # -- body -----------------------------------------------------------------------------
+
+    def _feed_length(self, data: bytes) -> None:
+        remaining = self._remaining
+        size = len(data)
+        if size < remaining:
+            self._remaining = remaining - size
+            self._received += size
+            self._receiver.on_body(data)
+            return
+        self._received += remaining
+        self._receiver.on_body(data if size == remaining else data[:remaining])
+        self._remaining = 0
+        if size > remaining:
+            # More bytes than the response declared: never reuse this connection.
+            self._keep_alive = False
+        self._finish()
+
+    def _feed_chunked(self, data: bytes) -> None:
+        self._llhttp_feed(data)
+        if self._chunk_done:
+            self._finish()

@@ -1,0 +1,145 @@
+"""URL parsing for requests: a string becomes an immutable ``URL`` once, then comes from a cache.
+
+It owns splitting, normalising and percent-encoding the parts of a request URL and
+computing the per-origin values the hot path needs (origin key, Host header). It never does
+I/O and never decides anything about connections.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urlencode, urljoin, urlsplit
+
+from .exceptions import InvalidRequest
+
+__all__ = ["URL", "parse_url"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?", and "%" so
+# that an already-encoded URL is not encoded twice.
+_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY = _SAFE_PATH + "?"
+_CACHE_MAX = 2048
+
+Params = Mapping[str, object] | Sequence[tuple[str, object]]
+
+
+class URL:
+    """A parsed, normalised absolute URL. Build with ``parse_url``; never mutate."""
+
+    __slots__ = (
+        "host",
+        "host_header",
+        "is_default_port",
+        "origin",
+        "port",
+        "raw",
+        "scheme",
+        "target",
+        "userinfo",
+    )
+
+    def __init__(
+        self, raw: str, scheme: str, host: str, port: int, target: str, userinfo: str | None
+    ) -> None:
+        self.raw = raw
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.target = target
+        self.userinfo = userinfo
+        self.is_default_port = _DEFAULT_PORTS.get(scheme) == port
+        bracketed = f"[{host}]" if ":" in host else host
+        self.host_header = bracketed if self.is_default_port else f"{bracketed}:{port}"
+        self.origin = (scheme, host, port)
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @property
+    def path(self) -> str:
+        return self.target.partition("?")[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.partition("?")[2]
+
+    def with_params(self, params: Params) -> URL:
+        """This URL with ``params`` appended to its query (existing query kept first)."""
+        items = params.items() if isinstance(params, Mapping) else params
+        encoded = urlencode([(str(k), str(v)) for k, v in items])
+        if not encoded:
+            return self
+        sep = "&" if "?" in self.target else "?"
+        return URL(self.raw, self.scheme, self.host, self.port, self.target + sep + encoded,
+                   self.userinfo)
+
+    def join(self, location: str) -> URL:
+        """Resolve ``location`` (absolute or relative, e.g. a redirect) against this URL."""
+        return parse_url(urljoin(self.unparse(), location))
+
+    def unparse(self) -> str:
+        scheme_host = f"{self.scheme}://{self.host_header}"
+        return scheme_host + self.target
+
+    def __repr__(self) -> str:
+        return f"URL({self.unparse()!r})"
+
+
+def _normalise_host(host: str, raw: str) -> str:
+    if not host:
+        raise InvalidRequest(f"URL has no host: {raw!r}")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    host = host.lower()
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidRequest(f"URL host is not a valid name: {raw!r}") from exc
+    if any(ch in host for ch in "\r\n\0 \t/\\@"):
+        raise InvalidRequest(f"URL host contains forbidden characters: {raw!r}")
+    return host
+
+
+def _parse(raw: str, schemes: tuple[str, ...]) -> URL:
+    if not isinstance(raw, str):
+        raise InvalidRequest(f"URL must be a str, not {type(raw).__name__}")
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidRequest(f"invalid URL {raw!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        if not scheme:
+            raise InvalidRequest(f"URL has no scheme: {raw!r}")
+        raise InvalidRequest(f"URL scheme {scheme!r} is not supported: {raw!r}")
+    host = _normalise_host(parts.hostname or "", raw)
+    path = quote(parts.path, safe=_SAFE_PATH) or "/"
+    target = path
+    if parts.query:
+        target += "?" + quote(parts.query, safe=_SAFE_QUERY)
+    userinfo = None
+    if parts.username is not None:
+        userinfo = parts.username + (":" + parts.password if parts.password is not None else "")
+    return URL(raw, scheme, host, port or _DEFAULT_PORTS[scheme], target, userinfo)
+
+
+_cache: dict[str, URL] = {}
+
+
+def parse_url(raw: str, schemes: tuple[str, ...] = ("http", "https")) -> URL:
+    """Parse ``raw`` once; repeated calls with the same string come from a bounded cache."""
+    url = _cache.get(raw)
+    if url is not None and url.scheme in schemes:
+        return url
+    url = _parse(raw, schemes)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[raw] = url
+    return url

@@ -1,0 +1,377 @@
+"""``HTTPClient``: the request pipeline users call.
+
+    request() -> prepare (URL, headers, body) -> send through the connector -> redirects
+
+It owns argument handling, the cache of ready-made request heads for plain requests, TLS
+context selection, and redirect following. It never touches sockets or parses responses.
+The verb methods (get, post, ...) are one-line forwards to ``request``.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import ssl as _ssl
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+from ._headers import HttpHeaders
+from ._request import Body, build_head, encode_body
+from ._tls import client_context
+from ._url import URL, parse_url
+from .connectors import TCPConnector
+from .exceptions import InvalidRequest, MaxRedirects
+from .multipart import MultipartForm
+from .proxy import Proxy
+from .response import HttpResponse
+from .timeout import Timeouts
+
+__all__ = ["HTTPClient", "HttpHeaders", "HttpResponse"]
+
+HeadersType = dict[str, str] | list[tuple[str, str]] | HttpHeaders
+ParamsType = dict[str, str] | Sequence[tuple[str, str]]
+DataType = (
+    str | bytes | dict[Any, Any] | tuple[Any, ...] | AsyncIterator[bytes] | Iterator[bytes]
+    | MultipartForm
+)
+JsonSerializer = Callable[[Any], str | bytes]
+
+DEFAULT_MAX_REDIRECTS = 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Headers that describe a body; dropped when a redirect turns the request into a GET.
+_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
+# Credentials the caller set for one origin; never sent to another.
+_ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
+_SIMPLE_CACHE_MAX = 1024
+
+
+class _Simple:
+    """A request with nothing but a method and a URL, ready to send again and again."""
+
+    __slots__ = ("context", "head", "is_head", "method", "url")
+
+    def __init__(
+        self, method: str, url: URL, head: bytes, context: _ssl.SSLContext | None
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.head = head
+        self.context = context
+        self.is_head = method == "HEAD"
+
+
+class HTTPClient:
+    """An HTTP client; use one per application and close it (or ``async with``) when done.
+
+    - ``connector``: the ``TCPConnector`` holding the connection pool (one is made if None).
+    - ``handle_cookies``: keep cookies that responses set and send them back.
+    - ``verify_ssl``: verify server certificates (a request's ``verify=False`` also disables).
+    - ``proxy``: an HTTP ``Proxy`` for every request.
+    - ``max_redirects``: how many redirects ``follow=True`` follows before ``MaxRedirects``.
+    """
+
+    def __init__(
+        self,
+        connector: TCPConnector | None = None,
+        handle_cookies: bool = False,
+        verify_ssl: bool = True,
+        proxy: Proxy | None = None,
+        *,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    ) -> None:
+        self.connector = connector or TCPConnector()
+        self.handle_cookies = handle_cookies
+        self.verify_ssl = verify_ssl
+        self.proxy = proxy
+        self.max_redirects = max_redirects
+        # (method, url) -> a ready request for calls that give nothing but a method and URL.
+        self._simple: dict[tuple[str, str], _Simple] = {}
+
+    async def __aenter__(self) -> HTTPClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every connection this client opened."""
+        await self.connector.cleanup()
+
+    async def wait_requests(self, timeout: int = 30) -> bool:
+        """Wait until no request is in flight; False if ``timeout`` seconds pass first.
+
+        Useful for a graceful shutdown.
+        """
+        return await self.connector.pool.wait_all_free(timeout)
+
+    # -- the one implementation -----------------------------------------------------------
+
+    async def request(
+        self,
+        url: str,
+        method: str = "GET",
+        headers: HeadersType | None = None,
+        params: ParamsType | None = None,
+        data: DataType | None = None,
+        json: dict[str, Any] | list[Any] | None = None,
+        json_serializer: JsonSerializer = _json.dumps,
+        multipart: bool = False,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+        max_redirects: int | None = None,
+    ) -> HttpResponse:
+        """Send a request and return the response once its head has arrived.
+
+        The body is read with ``await response.content()`` / ``text()`` / ``json()`` or
+        streamed with ``response.read_chunks()``. See the module docs for each argument.
+        """
+        timeouts = timeouts or self.connector.timeouts
+        if headers is None and params is None and data is None and json is None and ssl is None:
+            simple = self._simple.get((method, url))
+            if simple is None:
+                simple = self._prepare_simple(method, url)
+            if verify or simple.context is None:
+                response = await self.connector.send(
+                    simple.url,
+                    simple.head,
+                    None,
+                    None,
+                    head_request=simple.is_head,
+                    timeouts=timeouts,
+                    ssl_context=simple.context,
+                )
+                if follow and response.status_code in _REDIRECTS:
+                    return await self._follow(response, simple.url, simple.method, None,
+                                              Body(), verify, ssl, timeouts, max_redirects)
+                return response
+        method = self._method(method)
+        url_obj = parse_url(url)
+        if params:
+            url_obj = url_obj.with_params(params)
+        body = await self._encode(data, json, json_serializer, multipart)
+        response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts)
+        if follow and response.status_code in _REDIRECTS:
+            return await self._follow(response, url_obj, method, headers, body, verify, ssl,
+                                      timeouts, max_redirects)
+        return response
+
+    def _prepare_simple(self, method: str, url: str) -> _Simple:
+        normalised = self._method(method)
+        url_obj = parse_url(url)
+        head, _ = build_head(normalised, url_obj, None, Body())
+        simple = _Simple(normalised, url_obj, head, self._ssl_context(url_obj, True, None))
+        if len(self._simple) >= _SIMPLE_CACHE_MAX:
+            self._simple.clear()
+        self._simple[(method, url)] = simple
+        return simple
+
+    @staticmethod
+    def _method(method: str) -> str:
+        if not isinstance(method, str):
+            raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
+        return method.upper()
+
+    def _ssl_context(
+        self, url: URL, verify: bool, ssl: _ssl.SSLContext | None
+    ) -> _ssl.SSLContext | None:
+        if not url.is_secure:
+            return None
+        if ssl is not None:
+            return ssl
+        return client_context(verify and self.verify_ssl)
+
+    async def _encode(
+        self, data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool
+    ) -> Body:
+        if multipart and isinstance(data, dict):
+            form = MultipartForm()
+            for name, value in data.items():
+                form.add_field(str(name), value)
+            data = form
+        if isinstance(data, MultipartForm):
+            size = data.size()
+            return Body(
+                stream=data.get_buffer(),
+                length=size,
+                headers=list(data.get_headers().items()),
+            )
+        return encode_body(data, json, json_serializer)
+
+    async def _send(
+        self,
+        url: URL,
+        method: str,
+        headers: Any,
+        body: Body,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts,
+    ) -> HttpResponse:
+        head, chunked = build_head(method, url, headers, body)
+        data, stream = body.data, body.stream
+        if chunked and data is not None:
+            stream = [data]  # the caller asked for chunked framing
+            data = None
+        return await self.connector.send(
+            url,
+            head,
+            data,
+            stream,
+            chunked=chunked,
+            head_request=method == "HEAD",
+            timeouts=timeouts,
+            ssl_context=self._ssl_context(url, verify, ssl),
+        )
+
+    async def _follow(
+        self,
+        response: HttpResponse,
+        url: URL,
+        method: str,
+        headers: Any,
+        body: Body,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts,
+        max_redirects: int | None,
+    ) -> HttpResponse:
+        limit = self.max_redirects if max_redirects is None else max_redirects
+        method = self._method(method)
+        current = HttpHeaders(headers) if headers else HttpHeaders()
+        seen = {(method, url.unparse())}
+        hops = 0
+        while response.status_code in _REDIRECTS:
+            location = response.headers.get("location")
+            if not location:
+                return response
+            hops += 1
+            if hops > limit:
+                await response.discard()
+                raise MaxRedirects(f"more than {limit} redirects (last to {location!r})")
+            await response.discard()
+            try:
+                target = url.join(location)
+            except InvalidRequest:
+                return response  # not an http(s) target: hand the redirect to the caller
+            status = response.status_code
+            if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+                method, body = "GET", Body()
+                for name in _BODY_HEADERS:
+                    current.pop(name, None)
+            elif body.stream is not None:
+                raise InvalidRequest(
+                    f"cannot follow a {status} redirect: the streamed request body "
+                    "cannot be sent twice"
+                )
+            if target.origin != url.origin or (url.is_secure and not target.is_secure):
+                for name in _ORIGIN_BOUND:
+                    current.pop(name, None)
+            key = (method, target.unparse())
+            if key in seen and status in (307, 308, 301):
+                raise MaxRedirects(f"redirect loop back to {target.unparse()!r}")
+            seen.add(key)
+            url = target
+            response = await self._send(url, method, current, body, verify, ssl, timeouts)
+        return response
+
+    # -- verbs: one-line forwards ---------------------------------------------------------
+
+    async def get(
+        self,
+        url: str,
+        headers: HeadersType | None = None,
+        params: ParamsType | None = None,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+    ) -> HttpResponse:
+        """Do a GET request."""
+        return await self.request(url, "GET", headers, params, None, None, _json.dumps, False,
+                                  verify, ssl, timeouts, follow, http2)
+
+    async def post(
+        self,
+        url: str,
+        data: DataType | None = None,
+        headers: HeadersType | None = None,
+        json: dict[str, Any] | list[Any] | None = None,
+        params: ParamsType | None = None,
+        json_serializer: JsonSerializer = _json.dumps,
+        multipart: bool = False,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+    ) -> HttpResponse:
+        """Do a POST request."""
+        return await self.request(url, "POST", headers, params, data, json, json_serializer,
+                                  multipart, verify, ssl, timeouts, follow, http2)
+
+    async def put(
+        self,
+        url: str,
+        data: DataType | None = None,
+        headers: HeadersType | None = None,
+        json: dict[str, Any] | list[Any] | None = None,
+        params: ParamsType | None = None,
+        json_serializer: JsonSerializer = _json.dumps,
+        multipart: bool = False,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+    ) -> HttpResponse:
+        """Do a PUT request."""
+        return await self.request(url, "PUT", headers, params, data, json, json_serializer,
+                                  multipart, verify, ssl, timeouts, follow, http2)
+
+    async def patch(
+        self,
+        url: str,
+        data: DataType | None = None,
+        headers: HeadersType | None = None,
+        json: dict[str, Any] | list[Any] | None = None,
+        params: ParamsType | None = None,
+        json_serializer: JsonSerializer = _json.dumps,
+        multipart: bool = False,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+    ) -> HttpResponse:
+        """Do a PATCH request."""
+        return await self.request(url, "PATCH", headers, params, data, json, json_serializer,
+                                  multipart, verify, ssl, timeouts, follow, http2)
+
+    async def delete(
+        self,
+        url: str,
+        data: DataType = b"",
+        headers: HeadersType | None = None,
+        json: dict[str, Any] | list[Any] | None = None,
+        params: ParamsType | None = None,
+        json_serializer: JsonSerializer = _json.dumps,
+        multipart: bool = False,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+    ) -> HttpResponse:
+        """Do a DELETE request."""
+        return await self.request(url, "DELETE", headers, params, data or None, json,
+                                  json_serializer, multipart, verify, ssl, timeouts, follow,
+                                  http2)

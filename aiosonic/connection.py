@@ -1,0 +1,129 @@
+"""``Connection``: one slot of a pool, holding at most one open HTTP/1.1 connection.
+
+Its life is a state machine (the table below), not a set of booleans::
+
+    NEW    --acquire-->  ACTIVE       a slot with no open transport is lent out
+    IDLE   --acquire-->  ACTIVE       an open, free connection is lent out
+    ACTIVE --free_open-> IDLE         the exchange ended and the connection may be reused
+    ACTIVE --free_shut-> NEW          it ended otherwise: the transport was closed
+    any    --close---->  CLOSED       the pool was cleaned up; the slot is dead
+
+It owns the transport's lifetime and the per-connection request count
+(``conn_max_requests``). It never parses HTTP (the protocol does) and never picks which
+slot serves a request (the pool does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Hashable
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from ._connection import HTTP11Protocol
+
+if TYPE_CHECKING:
+    from .connectors import TCPConnector
+    from .pools import BasePool
+
+__all__ = ["Connection", "ConnectionState"]
+
+
+class ConnectionState(Enum):
+    NEW = "new"
+    IDLE = "idle"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+_TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
+    (ConnectionState.NEW, "acquire"): ConnectionState.ACTIVE,
+    (ConnectionState.IDLE, "acquire"): ConnectionState.ACTIVE,
+    (ConnectionState.ACTIVE, "free_open"): ConnectionState.IDLE,
+    (ConnectionState.ACTIVE, "free_shut"): ConnectionState.NEW,
+    (ConnectionState.NEW, "close"): ConnectionState.CLOSED,
+    (ConnectionState.IDLE, "close"): ConnectionState.CLOSED,
+    (ConnectionState.ACTIVE, "close"): ConnectionState.CLOSED,
+    (ConnectionState.CLOSED, "close"): ConnectionState.CLOSED,
+}
+
+
+class Connection:
+    """A pool slot: state, the open protocol if any, and the key of its origin."""
+
+    def __init__(self, connector: TCPConnector) -> None:
+        self.connector = connector
+        self.pool: BasePool | None = None
+        self.state = ConnectionState.NEW
+        self.key: Hashable | None = None
+        self.protocol: HTTP11Protocol | None = None
+        self.requests_count = 0
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.state.value} {self.key!r} requests={self.requests_count}>"
+
+    def transition(self, event: str) -> ConnectionState:
+        try:
+            state = self.state = _TRANSITIONS[self.state, event]
+        except KeyError:
+            raise RuntimeError(f"connection cannot {event} while {self.state.value}") from None
+        return state
+
+    @property
+    def is_idle(self) -> bool:
+        return self.state is ConnectionState.IDLE
+
+    def is_open(self) -> bool:
+        """True if it holds a transport that can carry a new request right now."""
+        protocol = self.protocol
+        return protocol is not None and protocol.is_usable
+
+    async def connect(
+        self,
+        key: Hashable,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        server_hostname: str | None,
+        family: int = 0,
+    ) -> None:
+        """Open a new transport to ``host:port`` (an address), replacing any previous one."""
+        self._drop_transport()
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_connection(
+            lambda: HTTP11Protocol(loop, self),
+            host,
+            port,
+            ssl=ssl_context,
+            server_hostname=server_hostname,
+            family=family,
+        )
+        self.protocol = protocol
+        self.key = key
+        self.requests_count = 0
+
+    def exchange_done(self, keep_alive: bool) -> None:
+        """Called by the protocol once per request; frees the slot."""
+        self.requests_count += 1
+        if not keep_alive or self.requests_count >= self.connector.conn_max_requests:
+            self._drop_transport()
+        if self.pool is not None:
+            self.pool.release(self)
+
+    def free_event(self) -> str:
+        """Which transition releasing this slot makes: still open, or shut."""
+        return "free_open" if self.is_open() else "free_shut"
+
+    def _drop_transport(self) -> None:
+        protocol = self.protocol
+        self.protocol = None
+        self.key = None
+        if protocol is not None:
+            protocol.close()
+
+    def close(self) -> None:
+        """Close the transport for good; the slot is never used again."""
+        self._drop_transport()
+        self.transition("close")

@@ -1,0 +1,226 @@
+"""``TCPConnector``: gets a request onto a connection and brings its response head back.
+
+It owns the per-request transport pipeline: pick a pooled slot (without awaiting when one is
+free), connect it if needed (DNS cache, TLS, ``sock_connect``), start the exchange on the
+protocol, stream a body, and retry once on a fresh connection when a reused keep-alive
+connection turns out to have been closed by the server before it answered. It never builds
+requests or follows redirects (the client does) and never parses bytes (the protocol does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterable, Hashable, Iterable
+from typing import Any
+
+from ._deadline import Deadline
+from ._url import URL
+from .connection import Connection
+from .exceptions import (
+    ConnectError,
+    ConnectionDisconnected,
+    ConnectionPoolAcquireTimeout,
+    ConnectTimeout,
+    RequestTimeout,
+    map_oserror,
+)
+from .pools import BasePool, SmartPool
+from .resolver import DefaultResolver
+from .response import HttpResponse
+from .timeout import Timeouts
+
+__all__ = ["TCPConnector"]
+
+Stream = Iterable[bytes] | AsyncIterable[bytes]
+
+
+class TCPConnector:
+    """Holds the pool of connections and the logic for making them.
+
+    - ``pool_size``: how many connections may be open at once (and so requests in flight).
+    - ``timeouts``: the default ``Timeouts`` for requests through this connector.
+    - ``connection_cls`` / ``pool_cls``: the slot and pool classes (``Connection``,
+      ``SmartPool``).
+    - ``resolver``: host name resolution (default ``ThreadedResolver``).
+    - ``ttl_dns_cache``: how long resolved addresses are reused, in milliseconds;
+      ``use_dns_cache=False`` resolves on every new connection.
+    - ``conn_max_requests``: a connection serves at most this many requests, then is closed.
+    """
+
+    def __init__(
+        self,
+        pool_size: int = 25,
+        timeouts: Timeouts | None = None,
+        connection_cls: type[Connection] | None = None,
+        pool_cls: type[BasePool] | None = None,
+        resolver: Any = None,
+        ttl_dns_cache: int = 10000,
+        use_dns_cache: bool = True,
+        conn_max_requests: int = 100,
+    ) -> None:
+        if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
+            raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
+        self.pool_size = pool_size
+        self.timeouts = timeouts or Timeouts()
+        self.connection_cls = connection_cls or Connection
+        self.pool_cls = pool_cls or SmartPool
+        self.resolver = resolver or DefaultResolver()
+        self.ttl_dns_cache = ttl_dns_cache
+        self.use_dns_cache = use_dns_cache
+        self.conn_max_requests = conn_max_requests
+        self.pool = self.pool_cls(self, pool_size, self.connection_cls)
+        self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
+
+    async def cleanup(self) -> None:
+        """Close every connection and release the resolver."""
+        await self.pool.cleanup()
+        await self.resolver.close()
+
+    # -- the request path -----------------------------------------------------------------
+
+    async def send(
+        self,
+        url: URL,
+        head: bytes,
+        body: bytes | None,
+        stream: Stream | None,
+        *,
+        chunked: bool = True,
+        head_request: bool,
+        timeouts: Timeouts,
+        ssl_context: ssl.SSLContext | None,
+    ) -> HttpResponse:
+        """Send one request and return its response as soon as the head has arrived."""
+        loop = asyncio.get_running_loop()
+        total = timeouts.request_timeout
+        deadline = None if total is None else loop.time() + total
+        key: Hashable = (url.scheme, url.host, url.port, ssl_context)
+        pool = self.pool
+        retried = False
+        while True:
+            conn = pool.acquire_nowait(key)
+            if conn is None:
+                conn = await self._wait_for_slot(loop, key, timeouts, deadline)
+            protocol = conn.protocol
+            reused = protocol is not None and conn.key == key and protocol.is_usable
+            if not reused:
+                try:
+                    await self._open(loop, conn, url, key, ssl_context, timeouts, deadline)
+                except BaseException:
+                    conn.exchange_done(False)  # frees the slot, closing anything half-open
+                    raise
+                protocol = conn.protocol
+            assert protocol is not None
+            waiter = protocol.start(
+                head,
+                body,
+                head_request=head_request,
+                deadline=deadline,
+                sock_read=timeouts.sock_read,
+            )
+            try:
+                if stream is not None:
+                    await protocol.send_stream(stream, chunked)
+                return await waiter
+            except ConnectionDisconnected:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    return waiter.result()  # the server answered before taking the whole body
+                if reused and not retried and stream is None and not protocol.received_any:
+                    # A keep-alive connection the server had already closed: try once more.
+                    retried = True
+                    continue
+                raise
+            except BaseException as exc:
+                protocol.abort(exc)
+                if not waiter.done():
+                    waiter.cancel()
+                elif not waiter.cancelled():
+                    waiter.exception()  # retrieved: no "exception never retrieved" noise
+                raise
+
+    async def _wait_for_slot(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        key: Hashable,
+        timeouts: Timeouts,
+        deadline: float | None,
+    ) -> Connection:
+        limit = timeouts.pool_acquire
+        if deadline is not None:
+            remaining = max(deadline - loop.time(), 0.0)
+            limit = remaining if limit is None else min(limit, remaining)
+        try:
+            return await self.pool.acquire(key=key, timeout=limit)
+        except ConnectionPoolAcquireTimeout:
+            if deadline is not None and loop.time() >= deadline:
+                raise RequestTimeout(
+                    "request_timeout elapsed while waiting for a free connection"
+                ) from None
+            raise
+
+    async def _open(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        conn: Connection,
+        url: URL,
+        key: Hashable,
+        ssl_context: ssl.SSLContext | None,
+        timeouts: Timeouts,
+        deadline: float | None,
+    ) -> None:
+        when = None if timeouts.sock_connect is None else loop.time() + timeouts.sock_connect
+        by_request = deadline is not None and (when is None or deadline < when)
+        if by_request:
+            when = deadline
+
+        def expired() -> Exception:
+            if by_request:
+                return RequestTimeout("request_timeout elapsed while connecting")
+            return ConnectTimeout(
+                f"could not connect to {url.host}:{url.port} within "
+                f"{timeouts.sock_connect} seconds"
+            )
+
+        with Deadline(loop, when, expired):
+            addresses = await self._resolve(url.host, url.port)
+            error: OSError | None = None
+            for address in addresses:
+                try:
+                    await conn.connect(
+                        key,
+                        address["host"],
+                        address["port"],
+                        ssl_context=ssl_context,
+                        server_hostname=url.host if ssl_context is not None else None,
+                        family=address["family"],
+                    )
+                    return
+                except OSError as exc:
+                    error = exc
+            assert error is not None
+            raise map_oserror(error, f"cannot connect to {url.host}:{url.port}")
+
+    async def _resolve(self, host: str, port: int) -> list[dict[str, Any]]:
+        try:
+            family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+            return [{"hostname": host, "host": host, "port": port, "family": family}]
+        except ValueError:
+            pass
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self.use_dns_cache:
+            cached = self._dns_cache.get((host, port))
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        try:
+            addresses = await self.resolver.resolve(host, port, family=socket.AF_UNSPEC)
+        except OSError as exc:
+            raise ConnectError(f"cannot resolve host {host!r}: {exc}") from exc
+        if not addresses:
+            raise ConnectError(f"cannot resolve host {host!r}: no addresses")
+        if self.use_dns_cache:
+            self._dns_cache[(host, port)] = (now + self.ttl_dns_cache / 1000, addresses)
+        return addresses

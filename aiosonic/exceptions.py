@@ -1,0 +1,121 @@
+"""Every error aiosonic raises, and the one place where foreign errors become ours.
+
+The tree (catch ``AiosonicError`` to catch them all)::
+
+    AiosonicError
+    ├── BaseTimeout                    (also a builtin TimeoutError)
+    │   ├── ConnectTimeout             sock_connect elapsed while connecting
+    │   ├── ReadTimeout                sock_read elapsed with no byte from the server
+    │   ├── RequestTimeout             request_timeout elapsed before the response completed
+    │   ├── ConnectionPoolAcquireTimeout  pool_acquire elapsed waiting for a free connection
+    │   └── TimeoutException           wait_requests() and other generic waits
+    ├── ConnectError                   the TCP/TLS connection could not be made
+    │                                  (also a builtin ConnectionError)
+    ├── ConnectionDisconnected         the server closed early: a truncated body or no reply
+    │                                  (also a builtin ConnectionError)
+    ├── HttpParsingError               the server sent bytes that are not valid HTTP
+    ├── DecompressionError             a Content-Encoding could not be decoded or is too large
+    ├── MaxRedirects                   follow=True went past the redirect limit or in a loop
+    ├── InvalidRequest                 the request itself is malformed (also a ValueError)
+    ├── MissingWriterException         a connection used before it was connected
+    ├── MissingReaderException         a connection read before it was connected
+    └── MissingEvent                   an internal wait ended without its event
+
+``map_oserror`` is the only translation point for ``OSError`` raised by the socket layer;
+the codec's own errors are raised directly as ``HttpParsingError``.
+
+This module must never import anything from the rest of the package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AiosonicError",
+    "BaseTimeout",
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionDisconnected",
+    "ConnectionPoolAcquireTimeout",
+    "DecompressionError",
+    "HttpParsingError",
+    "InvalidRequest",
+    "MaxRedirects",
+    "MissingEvent",
+    "MissingReaderException",
+    "MissingWriterException",
+    "ReadTimeout",
+    "RequestTimeout",
+    "TimeoutException",
+    "map_oserror",
+]
+
+
+class AiosonicError(Exception):
+    """Root of every exception aiosonic raises on purpose."""
+
+
+class BaseTimeout(AiosonicError, TimeoutError):
+    """A configured time limit elapsed."""
+
+
+class ConnectTimeout(BaseTimeout):
+    """``Timeouts.sock_connect`` elapsed while opening the connection."""
+
+
+class ReadTimeout(BaseTimeout):
+    """``Timeouts.sock_read`` elapsed without a byte from the server."""
+
+
+class RequestTimeout(BaseTimeout):
+    """``Timeouts.request_timeout`` elapsed before the response was complete."""
+
+
+class ConnectionPoolAcquireTimeout(BaseTimeout):
+    """``Timeouts.pool_acquire`` elapsed while every pooled connection was busy."""
+
+
+class TimeoutException(BaseTimeout):
+    """A generic wait (such as ``HTTPClient.wait_requests``) ran out of time."""
+
+
+class ConnectError(AiosonicError, ConnectionError):
+    """The connection to the server could not be established."""
+
+
+class ConnectionDisconnected(AiosonicError, ConnectionError):
+    """The server closed the connection before the response was complete."""
+
+
+class HttpParsingError(AiosonicError):
+    """The server's reply is not valid HTTP, or breaks one of our limits."""
+
+
+class DecompressionError(AiosonicError):
+    """A response body could not be decoded by its Content-Encoding."""
+
+
+class MaxRedirects(AiosonicError):
+    """Following redirects went past the limit, or looped."""
+
+
+class InvalidRequest(AiosonicError, ValueError):
+    """The request cannot be sent as given (bad URL, method, header or body)."""
+
+
+class MissingWriterException(AiosonicError):
+    """A connection was written to before it was connected."""
+
+
+class MissingReaderException(AiosonicError):
+    """A connection was read from before it was connected."""
+
+
+class MissingEvent(AiosonicError):
+    """An internal wait finished without the event it was waiting for."""
+
+
+def map_oserror(exc: OSError, what: str) -> AiosonicError:
+    """Translate a socket-level ``OSError`` raised while doing ``what``."""
+    if isinstance(exc, TimeoutError):
+        return ConnectTimeout(f"{what}: {exc}")
+    return ConnectError(f"{what}: {exc.strerror or exc}")

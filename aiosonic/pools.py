@@ -1,0 +1,241 @@
+"""Connection pools: which slot serves a request, and who waits when none is free.
+
+A pool holds ``pool_size`` ``Connection`` slots, so it bounds how many connections are open
+and how many requests run at once. Bookkeeping is synchronous (``acquire_nowait`` and
+``release`` never await) so a free connection is handed out without an event-loop round trip;
+only a request that finds every slot busy waits, first come first served.
+
+- ``SmartPool`` (default) prefers a free connection already open to the request's origin,
+  then a slot with no connection, then the least recently used idle connection elsewhere.
+- ``CyclicQueuePool`` hands slots out in rotation, whatever their origin.
+
+Pools never open sockets; the connector connects the slot it gets if it has to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from .connection import Connection, ConnectionState
+from .exceptions import ConnectionPoolAcquireTimeout
+
+if TYPE_CHECKING:
+    from .connectors import TCPConnector
+
+__all__ = ["BasePool", "CyclicQueuePool", "SmartPool"]
+
+
+def _key_of(urlparsed: Any) -> Hashable | None:
+    """A key for a URL given by a caller (our URL, urllib's ParseResult, or None)."""
+    if urlparsed is None:
+        return None
+    origin = getattr(urlparsed, "origin", None)
+    if isinstance(origin, tuple):
+        return origin
+    return (getattr(urlparsed, "scheme", None), getattr(urlparsed, "hostname", None),
+            getattr(urlparsed, "port", None))
+
+
+class BasePool:
+    """Slots, waiters and the free count; subclasses choose which free slot to take."""
+
+    def __init__(
+        self,
+        connector: TCPConnector,
+        pool_size: int,
+        connection_cls: type[Connection] | None = None,
+    ) -> None:
+        if not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be a positive int, not {pool_size!r}")
+        self.connector = connector
+        self.pool_size = pool_size
+        cls = connection_cls or Connection
+        self.conns = [cls(connector) for _ in range(pool_size)]
+        for conn in self.conns:
+            conn.pool = self
+        self._free = pool_size
+        self._waiters: deque[asyncio.Future[Connection]] = deque()
+        self._all_free_waiters: list[asyncio.Future[None]] = []
+        self._closed = False
+
+    # -- subclass hooks -------------------------------------------------------------------
+
+    def _take(self, key: Hashable | None) -> Connection | None:
+        raise NotImplementedError
+
+    def _put(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    # -- the API --------------------------------------------------------------------------
+
+    def acquire_nowait(self, key: Hashable | None = None) -> Connection | None:
+        """A free slot (preferring ``key``'s origin) marked active, or None if all are busy."""
+        if not self._free or self._closed:
+            return None
+        conn = self._take(key)
+        if conn is None:
+            return None
+        self._free -= 1
+        conn.transition("acquire")
+        return conn
+
+    async def acquire(
+        self, urlparsed: Any = None, *, key: Hashable | None = None, timeout: float | None = None
+    ) -> Connection:
+        """A free slot, waiting (at most ``timeout`` seconds) while every slot is busy."""
+        if self._closed:
+            raise RuntimeError("the pool was cleaned up")
+        if key is None:
+            key = _key_of(urlparsed)
+        conn = self.acquire_nowait(key)
+        if conn is not None:
+            return conn
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Connection] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = None
+        if timeout is not None:
+            timer = loop.call_later(timeout, self._expire, waiter, timeout)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # We were handed a slot in the same tick as we were cancelled: give it back.
+                self.release(waiter.result())
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if not waiter.done():
+                waiter.cancel()
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+
+    def _expire(self, waiter: asyncio.Future[Connection], timeout: float) -> None:
+        if not waiter.done():
+            waiter.set_exception(
+                ConnectionPoolAcquireTimeout(f"no free connection within {timeout} seconds")
+            )
+
+    def release(self, conn: Connection) -> None:
+        """Give a slot back; an open connection becomes idle, a shut one free to reconnect."""
+        if conn.state is ConnectionState.CLOSED:
+            return
+        if conn.state is not ConnectionState.ACTIVE:
+            raise RuntimeError(f"releasing a connection that is {conn.state.value}")
+        conn.transition(conn.free_event())
+        self._free += 1
+        self._hand_over(conn)
+        if self._all_free_waiters and self._free == self.pool_size:
+            for waiter in self._all_free_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._all_free_waiters.clear()
+
+    def _hand_over(self, conn: Connection) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                self._free -= 1
+                conn.transition("acquire")
+                waiter.set_result(conn)
+                return
+        self._put(conn)
+
+    def free_conns(self) -> int:
+        """How many slots are not lent out."""
+        return self._free
+
+    def is_all_free(self) -> bool:
+        """True when no slot is lent out."""
+        return self._free == self.pool_size
+
+    async def wait_all_free(self, timeout: float | None = None) -> bool:
+        """Wait until every slot is free; False if ``timeout`` seconds pass first."""
+        if self.is_all_free():
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._all_free_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def cleanup(self) -> None:
+        """Close every connection; the pool cannot be used afterwards."""
+        self._closed = True
+        for conn in self.conns:
+            conn.close()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the pool was cleaned up"))
+        # Let transports run their close callbacks before the loop may stop.
+        await asyncio.sleep(0)
+
+
+class SmartPool(BasePool):
+    """Pool which prioritises reusing connections already open to the request's origin."""
+
+    def __init__(
+        self,
+        connector: TCPConnector,
+        pool_size: int,
+        connection_cls: type[Connection] | None = None,
+    ) -> None:
+        super().__init__(connector, pool_size, connection_cls)
+        self._idle: dict[Hashable, list[Connection]] = {}
+        # Every idle open connection, least recently released first.
+        self._lru: dict[Connection, None] = {}
+        self._unbound: list[Connection] = list(self.conns)
+
+    def _take(self, key: Hashable | None) -> Connection | None:
+        if key is not None:
+            idle = self._idle.get(key)
+            while idle:
+                conn = idle.pop()
+                del self._lru[conn]
+                if conn.is_open():
+                    return conn
+                self._unbound.append(conn)  # closed while idle: a slot to reconnect
+        if self._unbound:
+            return self._unbound.pop()
+        if self._lru:
+            conn = next(iter(self._lru))
+            del self._lru[conn]
+            self._idle[conn.key].remove(conn)
+            return conn
+        return None
+
+    def _put(self, conn: Connection) -> None:
+        if conn.state is ConnectionState.IDLE and conn.key is not None:
+            self._idle.setdefault(conn.key, []).append(conn)
+            self._lru[conn] = None
+        else:
+            self._unbound.append(conn)
+
+
+class CyclicQueuePool(BasePool):
+    """Pool which hands out its slots in rotation, whatever origin they were last used for."""
+
+    def __init__(
+        self,
+        connector: TCPConnector,
+        pool_size: int,
+        connection_cls: type[Connection] | None = None,
+    ) -> None:
+        super().__init__(connector, pool_size, connection_cls)
+        self._queue: deque[Connection] = deque(self.conns)
+
+    def _take(self, key: Hashable | None) -> Connection | None:
+        return self._queue.popleft() if self._queue else None
+
+    def _put(self, conn: Connection) -> None:
+        self._queue.append(conn)

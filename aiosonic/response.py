@@ -1,0 +1,299 @@
+"""``HttpResponse``: a response head plus the body as it arrives, and ways to read it.
+
+The connection creates it when a head arrives and feeds it body pieces; the caller reads
+with ``content()``, ``text()``, ``json()`` or ``read_chunks()``. It owns buffering, flow
+control towards the connection (pause above a high-water mark when streaming), decoding
+and charset detection. It never reads the socket itself and never decides about reuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import json as _json
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from ._decode import DEFAULT_MAX_DECOMPRESSED_SIZE, BodyDecoder, make_decoder
+from ._headers import HttpHeaders
+from .exceptions import AiosonicError
+
+if TYPE_CHECKING:
+    from ._connection import HTTP11Protocol
+
+__all__ = ["HttpResponse", "ResponseConsumed"]
+
+# While the caller streams, stop reading the socket above this many buffered bytes.
+HIGH_WATER = 4 * 1024 * 1024
+LOW_WATER = HIGH_WATER // 4
+
+
+class ResponseConsumed(AiosonicError):
+    """The body was already streamed with ``read_chunks()`` and is gone."""
+
+
+def _decode_header(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+class HttpResponse:
+    """An HTTP response: status and headers now, the body when you ask for it.
+
+    Properties: ``status_code``, ``ok``, ``reason``, ``http_version``, ``headers``
+    (``HttpHeaders``), ``raw_headers`` (``[(name, value)]`` bytes in wire order),
+    ``cookies`` (``SimpleCookie`` or None), ``chunked``.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_body",
+        "_buffered",
+        "_chunks",
+        "_complete",
+        "_consumed",
+        "_content_encoding",
+        "_cookies",
+        "_error",
+        "_headers",
+        "_max_decompressed_size",
+        "_protocol",
+        "_streaming",
+        "_waiter",
+        "chunked",
+        "http_version",
+        "raw_headers",
+        "reason",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: str = "",
+        http_version: str = "1.1",
+        raw_headers: list[tuple[bytes, bytes]] | None = None,
+        content_encoding: bytes | None = None,
+        chunked: bool = False,
+    ) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.http_version = http_version
+        self.raw_headers: list[tuple[bytes, bytes]] = raw_headers or []
+        self.chunked = chunked
+        self._content_encoding = content_encoding
+        self._headers: HttpHeaders | None = None
+        self._cookies: SimpleCookie | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._complete = False
+        self._consumed = False
+        self._streaming = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._protocol: HTTP11Protocol | None = None
+        self._body: bytes | None = None
+        self._max_decompressed_size = DEFAULT_MAX_DECOMPRESSED_SIZE
+
+    # -- head -----------------------------------------------------------------------------
+
+    @property
+    def ok(self) -> bool:
+        """True if ``status_code`` is in the 2xx range."""
+        return 200 <= self.status_code < 300
+
+    @property
+    def headers(self) -> HttpHeaders:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = HttpHeaders()
+            for name, value in self.raw_headers:
+                headers.add(name.decode("latin-1"), _decode_header(value))
+        return headers
+
+    @property
+    def cookies(self) -> SimpleCookie | None:
+        """The cookies this response sets, or None if it sets none."""
+        if self._cookies is None:
+            jar = SimpleCookie()
+            for name, value in self.raw_headers:
+                if len(name) == 10 and name.lower() == b"set-cookie":
+                    try:
+                        jar.load(_decode_header(value))
+                    except CookieError:
+                        continue  # one malformed cookie must not hide the others
+            if not jar:
+                return None
+            self._cookies = jar
+        return self._cookies
+
+    def __repr__(self) -> str:
+        return f"<HttpResponse {self.status_code} {self.reason!r}>"
+
+    # -- fed by the connection ------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._streaming and self._buffered > HIGH_WATER and self._protocol is not None:
+            self._protocol.pause_body()
+
+    def _finish(self) -> None:
+        self._complete = True
+        self._protocol = None
+        self._wake()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._complete:
+            return
+        self._error = exc
+        self._protocol = None
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        await waiter
+
+    def _take(self) -> bytes:
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
+        protocol = self._protocol
+        if protocol is not None and self._buffered < LOW_WATER:
+            protocol.resume_body()
+        return chunk
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _decoder(self) -> BodyDecoder | None:
+        return make_decoder(self._content_encoding, self._max_decompressed_size)
+
+    async def _raw_body(self) -> bytes:
+        """The whole undecoded body, waiting for it without a high-water limit."""
+        if self._consumed:
+            raise ResponseConsumed("the body was already read with read_chunks()")
+        self._streaming = False
+        protocol = self._protocol
+        if protocol is not None:
+            protocol.resume_body()
+        while not self._complete:
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+        chunks = self._chunks
+        if len(chunks) == 1:
+            return chunks[0]
+        body = b"".join(chunks)
+        chunks.clear()
+        if body:
+            chunks.append(body)
+        return body
+
+    async def content(self) -> bytes:
+        """The whole body, decoded from gzip or deflate if the server encoded it."""
+        body = self._body
+        if body is not None:
+            return body
+        if self._complete and self._content_encoding is None:
+            # Fast path: everything arrived with the head; no event-loop round trip.
+            chunks = self._chunks
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        else:
+            body = await self._raw_body()
+            decoder = self._decoder()
+            if decoder is not None:
+                body = decoder.feed(body) + decoder.flush()
+        self._body = body
+        return body
+
+    async def text(self, encoding: str | None = None) -> str:
+        """The body as text: ``encoding``, else the Content-Type charset, else detected."""
+        body = await self.content()
+        if encoding is None:
+            encoding = self._charset()
+        if encoding is not None:
+            return body.decode(encoding, errors="replace")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        from charset_normalizer import from_bytes  # costly import: only when needed
+
+        best = from_bytes(body).best()
+        return body.decode(best.encoding if best else "latin-1", errors="replace")
+
+    def _charset(self) -> str | None:
+        content_type = self.headers.get("content-type")
+        if not content_type:
+            return None
+        for param in content_type.split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset":
+                charset = value.strip().strip("\"'")
+                try:
+                    return codecs.lookup(charset).name
+                except LookupError:
+                    return None
+        return None
+
+    async def json(self, json_decoder: Callable[[str], Any] = _json.loads) -> Any:
+        """The body parsed as JSON (with ``json_decoder``, default ``json.loads``)."""
+        return json_decoder(await self.text())
+
+    async def discard(self) -> None:
+        """Drop the body unread. An incomplete body closes its connection (never reused)."""
+        self._chunks.clear()
+        self._buffered = 0
+        protocol = self._protocol
+        if protocol is not None and not self._complete:
+            from .exceptions import ConnectionDisconnected
+
+            protocol.abort(ConnectionDisconnected("response discarded before its end"))
+
+    async def read_chunks(self) -> AsyncIterator[bytes]:
+        """Stream the body piece by piece as it arrives, decoded, without buffering it all.
+
+        Raises ``ConnectionDisconnected`` at the end if the server cut the body short.
+        """
+        if self._consumed or self._body is not None:
+            if self._body is not None:
+                if self._body:
+                    yield self._body
+                return
+            raise ResponseConsumed("the body was already read with read_chunks()")
+        self._consumed = True
+        self._streaming = True
+        decoder = self._decoder()
+        chunks = self._chunks
+        while True:
+            if chunks:
+                chunk = self._take()
+                if decoder is not None:
+                    chunk = decoder.feed(chunk)
+                if chunk:
+                    yield chunk
+            elif self._complete:
+                if decoder is not None:
+                    tail = decoder.flush()
+                    if tail:
+                        yield tail
+                return
+            elif self._error is not None:
+                raise self._error
+            else:
+                await self._wait()

@@ -132,6 +132,16 @@ class ResponseReceiver(Protocol):
     def on_complete(self, keep_alive: bool) -> None: ...
 
 
+def _keep_alive(version: str, connection: bytes | None) -> bool:
+    if connection is not None:
+        tokens = connection.lower()
+        if b"close" in tokens:
+            return False
+        if version == "1.0":
+            return b"keep-alive" in tokens
+    return version == "1.1"
+
+
 class _TrailingData(Exception):
     """Raised inside llhttp to stop it at bytes that follow a complete response."""
 
@@ -150,25 +160,18 @@ class ResponseParser:
 
     __slots__ = (
         "_chunk_done",
-        "_connection_close",
-        "_content_encoding",
-        "_content_length",
         "_expected",
         "_head_buf",
         "_head_complete",
-        "_header_count",
         "_is_head",
         "_keep_alive",
         "_llhttp",
         "_messages",
-        "_raw_headers",
-        "_reason",
         "_received",
         "_receiver",
         "_remaining",
         "_scan_from",
         "_state",
-        "_transfer_encoding",
         "max_head_size",
         "max_headers",
     )
@@ -250,13 +253,6 @@ class ResponseParser:
         self._head_buf = b""
         self._scan_from = 0
         self._head_complete = False
-        self._header_count = 0
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-        self._reason = b""
-        self._content_length: bytes | None = None
-        self._transfer_encoding: bytes | None = None
-        self._connection_close: bytes | None = None
-        self._content_encoding: bytes | None = None
         self._messages = 0
         self._chunk_done = False
         self._llhttp = httptools.HttpResponseParser(self)
@@ -268,9 +264,7 @@ class ResponseParser:
         if end < 0:
             if len(buf) > self.max_head_size:
                 self._state = _State.DONE
-                raise HttpParsingError(
-                    f"response head larger than {self.max_head_size} bytes"
-                )
+                raise HttpParsingError(f"response head larger than {self.max_head_size} bytes")
             # Feed now so that garbage is refused at once rather than at the size limit.
             self._llhttp_feed(data)
             self._head_buf = buf
@@ -286,26 +280,25 @@ class ResponseParser:
             self._state = _State.DONE
             raise HttpParsingError("response head is not valid HTTP/1.1")
         rest = buf[end:] if end < len(buf) else b""
-        self._on_head_done()
+        self._on_head_done(buf[: end - 4])
         return rest
 
     def _llhttp_feed(self, data: bytes) -> None:
         try:
             self._llhttp.feed_data(data)
         except httptools.HttpParserUpgrade:
-            # llhttp pauses after a 101 head; the framing decision below handles it.
-            pass
+            pass  # llhttp pauses after a 101 head; the framing decision handles it
         except httptools.HttpParserError as exc:
-            self._state = _State.DONE
             cause = exc.__context__
             if isinstance(cause, _TrailingData):
-                self._state = _State.CHUNKED
                 return
+            self._state = _State.DONE
             if isinstance(cause, HttpParsingError):
                 raise cause from None
             raise HttpParsingError(f"invalid response from server: {exc}") from None
 
-    # httptools callbacks (called from inside feed_data) ------------------------------------
+    # httptools callbacks, called from inside feed_data. Header lines are not reported one by
+    # one (a Python call per header costs more than splitting the validated head below).
 
     def on_message_begin(self) -> None:
         self._messages += 1
@@ -314,33 +307,6 @@ class ResponseParser:
             # The response stands, but the connection must not be reused.
             self._keep_alive = False
             raise _TrailingData
-
-    def on_status(self, reason: bytes) -> None:
-        self._reason += reason
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.max_headers:
-            raise HttpParsingError(f"response has more than {self.max_headers} headers")
-        self._raw_headers.append((name, value))
-        size = len(name)
-        # Compare lengths first: lower-casing every header name costs more than this.
-        if size == 14:
-            if name.lower() == b"content-length":
-                if self._content_length is not None and self._content_length != value:
-                    raise HttpParsingError("response has conflicting Content-Length headers")
-                self._content_length = value
-        elif size == 17:
-            if name.lower() == b"transfer-encoding":
-                te = self._transfer_encoding
-                self._transfer_encoding = value if te is None else te + b"," + value
-        elif size == 10:
-            if name.lower() == b"connection":
-                cc = self._connection_close
-                self._connection_close = value if cc is None else cc + b"," + value
-        elif size == 16 and name.lower() == b"content-encoding":
-            ce = self._content_encoding
-            self._content_encoding = value if ce is None else ce + b"," + value
 
     def on_headers_complete(self) -> None:
         self._head_complete = True
@@ -354,62 +320,87 @@ class ResponseParser:
 
     # -- framing --------------------------------------------------------------------------
 
-    def _on_head_done(self) -> None:
+    def _on_head_done(self, head: bytes) -> None:
         llhttp = self._llhttp
         status: int = llhttp.get_status_code()
-        version: str = llhttp.get_http_version()
         if 100 <= status < 200 and status != 101:
             # Interim response: drop it and read the final one with a fresh parser.
             self._reset_head()
             return
-        keep_alive = self._keep_alive_from_head(version)
-        content_length: int | None = None
+        version: str = llhttp.get_http_version()
+        lines = head.split(b"\r\n")
+        if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
+            self._state = _State.DONE
+            raise HttpParsingError(f"invalid status line {lines[0]!r}")
+        if len(lines) > self.max_headers + 1:
+            self._state = _State.DONE
+            raise HttpParsingError(f"response has more than {self.max_headers} headers")
+        reason = lines[0].split(b" ", 2)[2] if lines[0].count(b" ") >= 2 else b""
+        raw_headers = []
+        content_length = transfer_encoding = connection = content_encoding = None
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            value = value.strip(b" \t")
+            raw_headers.append((name, value))
+            size = len(name)
+            # Compare lengths first: lower-casing every header name costs more than this.
+            if size == 14:
+                if name.lower() == b"content-length":
+                    if content_length is not None and content_length != value:
+                        self._state = _State.DONE
+                        raise HttpParsingError("response has conflicting Content-Length headers")
+                    content_length = value
+            elif size == 17:
+                if name.lower() == b"transfer-encoding":
+                    transfer_encoding = value if transfer_encoding is None else (
+                        transfer_encoding + b"," + value
+                    )
+            elif size == 10:
+                if name.lower() == b"connection":
+                    connection = value if connection is None else connection + b"," + value
+            elif size == 16 and name.lower() == b"content-encoding":
+                content_encoding = (
+                    value if content_encoding is None else content_encoding + b"," + value
+                )
+        keep_alive = _keep_alive(version, connection)
+        length: int | None = None
         if self._is_head or status in (101, 204, 304):
             framing = Framing.NONE
-        elif self._transfer_encoding is not None:
-            last = self._transfer_encoding.rsplit(b",", 1)[-1].strip().lower()
+        elif transfer_encoding is not None:
+            last = transfer_encoding.rsplit(b",", 1)[-1].strip().lower()
             framing = Framing.CHUNKED if last == b"chunked" else Framing.UNTIL_CLOSE
-        elif self._content_length is not None:
+        elif content_length is not None:
             framing = Framing.LENGTH
-            content_length = int(self._content_length)  # llhttp checked the digits
+            length = int(content_length)  # llhttp checked the digits
         else:
             framing = Framing.UNTIL_CLOSE
         if framing is Framing.UNTIL_CLOSE or status == 101:
             keep_alive = False
         self._keep_alive = keep_alive
-        head = ResponseHead(
-            status,
-            self._reason.decode("latin-1"),
-            version,
-            self._raw_headers,
-            framing,
-            content_length,
-            keep_alive,
-            self._content_encoding,
+        self._receiver.on_head(
+            ResponseHead(
+                status,
+                reason.decode("latin-1"),
+                version,
+                raw_headers,
+                framing,
+                length,
+                keep_alive,
+                content_encoding,
+            )
         )
-        self._receiver.on_head(head)
-        if framing is Framing.NONE:
-            self._finish()
-        elif framing is Framing.LENGTH:
-            assert content_length is not None
-            self._remaining = self._expected = content_length
+        if framing is Framing.LENGTH:
+            assert length is not None
+            self._remaining = self._expected = length
             self._state = _State.LENGTH
-            if content_length == 0:
+            if length == 0:
                 self._finish()
         elif framing is Framing.CHUNKED:
             self._state = _State.CHUNKED
-        else:
+        elif framing is Framing.UNTIL_CLOSE:
             self._state = _State.UNTIL_CLOSE
-
-    def _keep_alive_from_head(self, version: str) -> bool:
-        tokens = self._connection_close
-        if tokens is not None:
-            lowered = tokens.lower()
-            if b"close" in lowered:
-                return False
-            if version == "1.0":
-                return b"keep-alive" in lowered
-        return version == "1.1"
+        else:
+            self._finish()
 
     def _finish(self) -> None:
         self._state = _State.IDLE if self._keep_alive else _State.DONE

@@ -199,6 +199,13 @@ def test_content_encoding_is_reported() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX: a\r\n  obs-fold\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX : space before colon\r\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        b"HTTP/1.1 999 Out Of Range\r\n\r\n",
+        b"HTTP/1.1 099 Too Low\r\n\r\n",
+        b"HTTP/2.0 200 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n",
     ],
 )
 def test_malformed_responses_raise(data: bytes) -> None:

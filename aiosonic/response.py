@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._decode import DEFAULT_MAX_DECOMPRESSED_SIZE, BodyDecoder, make_decoder
 from ._headers import HttpHeaders
-from .exceptions import AiosonicError
+from .exceptions import AiosonicError, ConnectionDisconnected
 
 if TYPE_CHECKING:
     from ._connection import HTTP11Protocol
@@ -191,10 +191,14 @@ class HttpResponse:
         protocol = self._protocol
         if protocol is not None:
             protocol.resume_body()
-        while not self._complete:
-            if self._error is not None:
-                raise self._error
-            await self._wait()
+        try:
+            while not self._complete:
+                if self._error is not None:
+                    raise self._error
+                await self._wait()
+        except asyncio.CancelledError:
+            self._abandon("cancelled while reading the response body")
+            raise
         chunks = self._chunks
         if len(chunks) == 1:
             return chunks[0]
@@ -259,11 +263,14 @@ class HttpResponse:
         """Drop the body unread. An incomplete body closes its connection (never reused)."""
         self._chunks.clear()
         self._buffered = 0
+        self._abandon("response discarded before its end")
+
+    def _abandon(self, why: str) -> None:
+        """Nobody will read the rest of the body: close the connection instead of reusing it."""
         protocol = self._protocol
         if protocol is not None and not self._complete:
-            from .exceptions import ConnectionDisconnected
-
-            protocol.abort(ConnectionDisconnected("response discarded before its end"))
+            self._protocol = None
+            protocol.abort(ConnectionDisconnected(why))
 
     async def read_chunks(self) -> AsyncIterator[bytes]:
         """Stream the body piece by piece as it arrives, decoded, without buffering it all.
@@ -280,20 +287,26 @@ class HttpResponse:
         self._streaming = True
         decoder = self._decoder()
         chunks = self._chunks
-        while True:
-            if chunks:
-                chunk = self._take()
-                if decoder is not None:
-                    chunk = decoder.feed(chunk)
-                if chunk:
-                    yield chunk
-            elif self._complete:
-                if decoder is not None:
-                    tail = decoder.flush()
-                    if tail:
-                        yield tail
-                return
-            elif self._error is not None:
-                raise self._error
-            else:
-                await self._wait()
+        try:
+            while True:
+                if chunks:
+                    chunk = self._take()
+                    if decoder is not None:
+                        chunk = decoder.feed(chunk)
+                    if chunk:
+                        yield chunk
+                elif self._complete:
+                    if decoder is not None:
+                        tail = decoder.flush()
+                        if tail:
+                            yield tail
+                    return
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    await self._wait()
+        except BaseException:
+            # Cancelled, closed early by the caller (GeneratorExit) or failed: the rest of
+            # the body will never be read, so its connection must not be reused.
+            self._abandon("stopped reading the response body before its end")
+            raise

@@ -51,6 +51,7 @@ class HTTP11Protocol(asyncio.Protocol):
         self.parser = ResponseParser(self)
         self.active = False
         self.received_any = False
+        self._report = True
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
@@ -161,15 +162,18 @@ class HTTP11Protocol(asyncio.Protocol):
         head_request: bool,
         deadline: float | None,
         sock_read: float | None,
+        report: bool = True,
     ) -> asyncio.Future[HttpResponse]:
         """Send a request head (and a bytes body); return the future of the response head.
 
-        A streamed body is sent afterwards with ``send_chunked``. From here on the exchange
-        ends exactly once, through ``owner.exchange_done``.
+        A streamed body is sent afterwards with ``send_stream``. From here on the exchange
+        ends exactly once, through ``owner.exchange_done`` (unless ``report`` is False, for
+        a CONNECT made while the connection is being set up).
         """
         transport = self.transport
         assert transport is not None and not self.active
         self.active = True
+        self._report = report
         self.received_any = False
         self.parser.start(head_request)
         waiter = self._head_waiter = self.loop.create_future()
@@ -248,7 +252,8 @@ class HTTP11Protocol(asyncio.Protocol):
         if self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
-        self.owner.exchange_done(keep_alive)
+        if self._report:
+            self.owner.exchange_done(keep_alive)
 
     def _response_dropped(self, ref: weakref.ref[HttpResponse]) -> None:
         # The caller let go of a response whose body is still arriving: nobody will read

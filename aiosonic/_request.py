@@ -21,7 +21,7 @@ from ._url import URL
 from ._version import __version__
 from .exceptions import InvalidRequest
 
-__all__ = ["USER_AGENT", "Body", "build_head", "encode_body"]
+__all__ = ["USER_AGENT", "Body", "build_connect_head", "build_head", "encode_body"]
 
 USER_AGENT = f"aiosonic/{__version__}"
 _READ_BLOCK = 64 * 1024
@@ -34,7 +34,7 @@ Stream = Iterable[bytes] | AsyncIterable[bytes]
 class Body:
     """An encoded request body: ``data`` bytes or a ``stream``, and its implied headers."""
 
-    __slots__ = ("data", "headers", "length", "stream")
+    __slots__ = ("data", "headers", "length", "restart", "stream")
 
     def __init__(
         self,
@@ -42,15 +42,25 @@ class Body:
         stream: Stream | None = None,
         headers: list[tuple[str, str]] | None = None,
         length: int | None = None,
+        restart: Callable[[], Stream] | None = None,
     ) -> None:
         self.data = data
         self.stream = stream
         self.headers = headers or []
         self.length = length  # of a stream, when known in advance
+        self.restart = restart  # makes the stream anew, if it can be sent twice
 
-    @property
-    def replayable(self) -> bool:
-        return self.stream is None
+    def replay(self) -> Body:
+        """This body, ready to be sent again (for a 307/308 redirect)."""
+        if self.stream is None:
+            return self
+        if self.restart is None:
+            raise InvalidRequest(
+                "cannot follow the redirect: the request body is a one-shot stream that "
+                "was already sent and cannot be sent again"
+            )
+        return Body(stream=self.restart(), headers=self.headers, length=self.length,
+                    restart=self.restart)
 
 
 def _read_file(fileobj: io.IOBase) -> Iterable[bytes]:
@@ -113,16 +123,31 @@ def _pairs(headers: Any) -> Iterable[tuple[str, str]]:
     return headers  # type: ignore[no-any-return]
 
 
-def build_head(method: str, url: URL, headers: Any, body: Body) -> tuple[bytes, bool]:
+def build_head(
+    method: str,
+    url: URL,
+    headers: Any,
+    body: Body,
+    *,
+    absolute_form: bool = False,
+    proxy_authorization: str | None = None,
+    cookie: str | None = None,
+) -> tuple[bytes, bool]:
     """The serialised request head for ``method`` on ``url`` with the caller's headers,
     and whether a streamed body must be sent with chunked framing.
 
     A caller's own Content-Length or Transfer-Encoding header is kept; the body is then
     framed to match it (a bytes body under ``Transfer-Encoding: chunked`` becomes one chunk).
+    ``absolute_form`` and ``proxy_authorization`` serve a request sent through an HTTP proxy;
+    ``cookie`` comes from the jar and gives way to a Cookie header the caller set.
     """
     merged: dict[str, list[tuple[str, str]]] = {
         name.lower(): [(name, value)] for name, value in _default_headers(url)
     }
+    if cookie is not None:
+        merged["cookie"] = [("Cookie", cookie)]
+    if proxy_authorization is not None:
+        merged["proxy-authorization"] = [("Proxy-Authorization", proxy_authorization)]
     if headers:
         given: dict[str, list[tuple[str, str]]] = {}
         for name, value in _pairs(headers):
@@ -141,7 +166,16 @@ def build_head(method: str, url: URL, headers: Any, body: Body) -> tuple[bytes, 
         elif body.stream is not None or body.data is not None or method in _BODY_METHODS:
             size = body.length if body.stream is not None else len(body.data or b"")
             merged["content-length"] = [("Content-Length", str(size))]
+    target = url.unparse() if absolute_form else url.target
     head = encode_request_head(
-        method, url.target, (pair for pairs in merged.values() for pair in pairs)
+        method, target, (pair for pairs in merged.values() for pair in pairs)
     )
     return head, chunked
+
+
+def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes:
+    """The head of a CONNECT request asking a proxy for a tunnel to ``authority``."""
+    headers = [("Host", authority), ("User-Agent", USER_AGENT)]
+    if proxy_authorization is not None:
+        headers.append(("Proxy-Authorization", proxy_authorization))
+    return encode_request_head("CONNECT", authority, headers)

@@ -3,7 +3,10 @@
     request() -> prepare (URL, headers, body) -> send through the connector -> redirects
 
 It owns argument handling, the cache of ready-made request heads for plain requests, TLS
-context selection, and redirect following. It never touches sockets or parses responses.
+context selection, the cookie jar, and redirect following: 301/302 turn a POST into a GET,
+303 turns anything but HEAD into a GET, 307/308 replay the method and body (a one-shot stream
+cannot be replayed and raises), credentials set for one origin are not sent to another.
+It never touches sockets or parses responses.
 The verb methods (get, post, ...) are one-line forwards to ``request``.
 """
 
@@ -15,11 +18,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
+from ._cookies import CookieJar
 from ._headers import HttpHeaders
 from ._request import Body, build_head, encode_body
 from ._tls import client_context
 from ._url import URL, parse_url
-from .connectors import TCPConnector
+from .connectors import Route, TCPConnector
 from .exceptions import InvalidRequest, MaxRedirects
 from .multipart import MultipartForm
 from .proxy import Proxy
@@ -48,15 +52,13 @@ _SIMPLE_CACHE_MAX = 1024
 class _Simple:
     """A request with nothing but a method and a URL, ready to send again and again."""
 
-    __slots__ = ("context", "head", "is_head", "method", "url")
+    __slots__ = ("head", "is_head", "method", "route", "url")
 
-    def __init__(
-        self, method: str, url: URL, head: bytes, context: _ssl.SSLContext | None
-    ) -> None:
+    def __init__(self, method: str, url: URL, head: bytes, route: Route) -> None:
         self.method = method
         self.url = url
         self.head = head
-        self.context = context
+        self.route = route
         self.is_head = method == "HEAD"
 
 
@@ -64,7 +66,7 @@ class HTTPClient:
     """An HTTP client; use one per application and close it (or ``async with``) when done.
 
     - ``connector``: the ``TCPConnector`` holding the connection pool (one is made if None).
-    - ``handle_cookies``: keep cookies that responses set and send them back.
+    - ``handle_cookies``: keep cookies that responses set (RFC 6265) and send them back.
     - ``verify_ssl``: verify server certificates (a request's ``verify=False`` also disables).
     - ``proxy``: an HTTP ``Proxy`` for every request.
     - ``max_redirects``: how many redirects ``follow=True`` follows before ``MaxRedirects``.
@@ -81,6 +83,7 @@ class HTTPClient:
     ) -> None:
         self.connector = connector or TCPConnector()
         self.handle_cookies = handle_cookies
+        self.cookie_jar: CookieJar | None = CookieJar() if handle_cookies else None
         self.verify_ssl = verify_ssl
         self.proxy = proxy
         self.max_redirects = max_redirects
@@ -131,32 +134,39 @@ class HTTPClient:
         """Send a request and return the response once its head has arrived.
 
         The body is read with ``await response.content()`` / ``text()`` / ``json()`` or
-        streamed with ``response.read_chunks()``. See the module docs for each argument.
+        streamed with ``response.read_chunks()``.
         """
         timeouts = timeouts or self.connector.timeouts
-        if headers is None and params is None and data is None and json is None and ssl is None:
+        if (
+            headers is None
+            and params is None
+            and data is None
+            and json is None
+            and ssl is None
+            and verify
+            and self.cookie_jar is None
+        ):
+            # Nothing but a method and a URL: the head is built once and reused.
             simple = self._simple.get((method, url))
             if simple is None:
                 simple = self._prepare_simple(method, url)
-            if verify or simple.context is None:
-                response = await self.connector.send(
-                    simple.url,
-                    simple.head,
-                    None,
-                    None,
-                    head_request=simple.is_head,
-                    timeouts=timeouts,
-                    ssl_context=simple.context,
-                )
-                if follow and response.status_code in _REDIRECTS:
-                    return await self._follow(response, simple.url, simple.method, None,
-                                              Body(), verify, ssl, timeouts, max_redirects)
-                return response
+            response = await self.connector.send(
+                simple.route,
+                simple.head,
+                None,
+                None,
+                head_request=simple.is_head,
+                timeouts=timeouts,
+            )
+            if follow and response.status_code in _REDIRECTS:
+                return await self._follow(response, simple.url, simple.method, None, Body(),
+                                          verify, ssl, timeouts, max_redirects)
+            return response
         method = self._method(method)
         url_obj = parse_url(url)
         if params:
             url_obj = url_obj.with_params(params)
-        body = await self._encode(data, json, json_serializer, multipart)
+        body = self._encode(data, json, json_serializer, multipart)
         response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts)
         if follow and response.status_code in _REDIRECTS:
             return await self._follow(response, url_obj, method, headers, body, verify, ssl,
@@ -166,8 +176,16 @@ class HTTPClient:
     def _prepare_simple(self, method: str, url: str) -> _Simple:
         normalised = self._method(method)
         url_obj = parse_url(url)
-        head, _ = build_head(normalised, url_obj, None, Body())
-        simple = _Simple(normalised, url_obj, head, self._ssl_context(url_obj, True, None))
+        route = self._route(url_obj, True, None)
+        head, _ = build_head(
+            normalised,
+            url_obj,
+            None,
+            Body(),
+            absolute_form=route.absolute_form,
+            proxy_authorization=route.head_proxy_authorization,
+        )
+        simple = _Simple(normalised, url_obj, head, route)
         if len(self._simple) >= _SIMPLE_CACHE_MAX:
             self._simple.clear()
         self._simple[(method, url)] = simple
@@ -179,30 +197,26 @@ class HTTPClient:
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         return method.upper()
 
-    def _ssl_context(
-        self, url: URL, verify: bool, ssl: _ssl.SSLContext | None
-    ) -> _ssl.SSLContext | None:
-        if not url.is_secure:
-            return None
-        if ssl is not None:
-            return ssl
-        return client_context(verify and self.verify_ssl)
+    def _route(self, url: URL, verify: bool, ssl: _ssl.SSLContext | None) -> Route:
+        context = None
+        if url.is_secure:
+            context = ssl if ssl is not None else client_context(verify and self.verify_ssl)
+        return self.connector.route(url, context, self.proxy)
 
-    async def _encode(
-        self, data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool
-    ) -> Body:
-        if multipart and isinstance(data, dict):
-            form = MultipartForm()
-            for name, value in data.items():
-                form.add_field(str(name), value)
-            data = form
+    @staticmethod
+    def _encode(data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool) -> Body:
+        if multipart:
+            if not isinstance(data, (dict, MultipartForm)):
+                raise InvalidRequest(
+                    f"multipart=True needs data= as a dict, not {type(data).__name__}"
+                )
+            if isinstance(data, dict):
+                form = MultipartForm()
+                for name, value in data.items():
+                    form.add_field(str(name), value)
+                data = form
         if isinstance(data, MultipartForm):
-            size = data.size()
-            return Body(
-                stream=data.get_buffer(),
-                length=size,
-                headers=list(data.get_headers().items()),
-            )
+            return data.as_body()
         return encode_body(data, json, json_serializer)
 
     async def _send(
@@ -215,21 +229,33 @@ class HTTPClient:
         ssl: _ssl.SSLContext | None,
         timeouts: Timeouts,
     ) -> HttpResponse:
-        head, chunked = build_head(method, url, headers, body)
+        route = self._route(url, verify, ssl)
+        jar = self.cookie_jar
+        head, chunked = build_head(
+            method,
+            url,
+            headers,
+            body,
+            absolute_form=route.absolute_form,
+            proxy_authorization=route.head_proxy_authorization,
+            cookie=jar.header_for(url) if jar is not None else None,
+        )
         data, stream = body.data, body.stream
         if chunked and data is not None:
             stream = [data]  # the caller asked for chunked framing
             data = None
-        return await self.connector.send(
-            url,
+        response = await self.connector.send(
+            route,
             head,
             data,
             stream,
             chunked=chunked,
             head_request=method == "HEAD",
             timeouts=timeouts,
-            ssl_context=self._ssl_context(url, verify, ssl),
         )
+        if jar is not None:
+            jar.extract(url, response.raw_headers)
+        return response
 
     async def _follow(
         self,
@@ -244,7 +270,6 @@ class HTTPClient:
         max_redirects: int | None,
     ) -> HttpResponse:
         limit = self.max_redirects if max_redirects is None else max_redirects
-        method = self._method(method)
         current = HttpHeaders(headers) if headers else HttpHeaders()
         seen = {(method, url.unparse())}
         hops = 0
@@ -252,30 +277,26 @@ class HTTPClient:
             location = response.headers.get("location")
             if not location:
                 return response
-            hops += 1
-            if hops > limit:
-                await response.discard()
-                raise MaxRedirects(f"more than {limit} redirects (last to {location!r})")
-            await response.discard()
             try:
                 target = url.join(location)
             except InvalidRequest:
                 return response  # not an http(s) target: hand the redirect to the caller
+            await response.discard()
+            hops += 1
+            if hops > limit:
+                raise MaxRedirects(f"more than {limit} redirects (the last to {location!r})")
             status = response.status_code
             if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
                 method, body = "GET", Body()
                 for name in _BODY_HEADERS:
                     current.pop(name, None)
-            elif body.stream is not None:
-                raise InvalidRequest(
-                    f"cannot follow a {status} redirect: the streamed request body "
-                    "cannot be sent twice"
-                )
-            if target.origin != url.origin or (url.is_secure and not target.is_secure):
+            else:
+                body = body.replay()
+            if target.origin != url.origin:
                 for name in _ORIGIN_BOUND:
                     current.pop(name, None)
             key = (method, target.unparse())
-            if key in seen and status in (307, 308, 301):
+            if key in seen and status in (301, 307, 308):
                 raise MaxRedirects(f"redirect loop back to {target.unparse()!r}")
             seen.add(key)
             url = target

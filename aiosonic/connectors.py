@@ -1,10 +1,19 @@
 """``TCPConnector``: gets a request onto a connection and brings its response head back.
 
 It owns the per-request transport pipeline: pick a pooled slot (without awaiting when one is
-free), connect it if needed (DNS cache, TLS, ``sock_connect``), start the exchange on the
-protocol, stream a body, and retry once on a fresh connection when a reused keep-alive
-connection turns out to have been closed by the server before it answered. It never builds
-requests or follows redirects (the client does) and never parses bytes (the protocol does).
+free), connect it if needed (DNS cache, TLS, proxy tunnel, ``sock_connect``), start the
+exchange on the protocol, stream a body, and retry once on a fresh connection when a reused
+keep-alive connection turns out to have been closed by the server before it answered.
+
+A ``Route`` says where a request's connection goes and is also its pool key:
+
+    direct          TCP (+ TLS) to the origin            key: scheme, host, port, TLS context
+    http via proxy  TCP to the proxy, absolute-form      key: the proxy (shared by all origins)
+    https via proxy TCP to the proxy, CONNECT, then TLS  key: the origin, TLS context and proxy
+                    to the origin (SNI and verification against the origin)
+
+It never builds requests or follows redirects (the client does) and never parses bytes (the
+protocol does).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from collections.abc import AsyncIterable, Hashable, Iterable
 from typing import Any
 
 from ._deadline import Deadline
+from ._request import build_connect_head
 from ._url import URL
 from .connection import Connection
 from .exceptions import (
@@ -24,10 +34,12 @@ from .exceptions import (
     ConnectionDisconnected,
     ConnectionPoolAcquireTimeout,
     ConnectTimeout,
+    ProxyError,
     RequestTimeout,
     map_oserror,
 )
 from .pools import BasePool, SmartPool
+from .proxy import Proxy
 from .resolver import DefaultResolver
 from .response import HttpResponse
 from .timeout import Timeouts
@@ -35,6 +47,48 @@ from .timeout import Timeouts
 __all__ = ["TCPConnector"]
 
 Stream = Iterable[bytes] | AsyncIterable[bytes]
+_ROUTE_CACHE_MAX = 1024
+
+
+class Route:
+    """Where a request's connection goes, how it is set up, and its pool key."""
+
+    __slots__ = (
+        "absolute_form",
+        "host",
+        "key",
+        "port",
+        "proxy_authorization",
+        "server_hostname",
+        "ssl_context",
+        "tunnel",
+    )
+
+    def __init__(self, url: URL, ssl_context: ssl.SSLContext | None, proxy: Proxy | None) -> None:
+        self.ssl_context = ssl_context
+        self.server_hostname = url.host if ssl_context is not None else None
+        self.tunnel: str | None = None
+        self.absolute_form = False
+        self.proxy_authorization: str | None = None
+        if proxy is None:
+            self.host, self.port = url.host, url.port
+            self.key: Hashable = (url.scheme, url.host, url.port, ssl_context)
+            return
+        self.host, self.port = proxy.url.host, proxy.url.port
+        self.proxy_authorization = proxy.authorization
+        if ssl_context is None:
+            self.absolute_form = True
+            self.key = ("proxy", self.host, self.port, proxy.auth)
+        else:
+            bracketed = f"[{url.host}]" if ":" in url.host else url.host
+            self.tunnel = f"{bracketed}:{url.port}"
+            self.key = ("tunnel", url.host, url.port, ssl_context, self.host, self.port,
+                        proxy.auth)
+
+    @property
+    def head_proxy_authorization(self) -> str | None:
+        """Proxy credentials for the request head (only when the proxy sees the request)."""
+        return self.proxy_authorization if self.absolute_form else None
 
 
 class TCPConnector:
@@ -73,6 +127,17 @@ class TCPConnector:
         self.conn_max_requests = conn_max_requests
         self.pool = self.pool_cls(self, pool_size, self.connection_cls)
         self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
+        self._routes: dict[tuple[Any, ...], Route] = {}
+
+    def route(self, url: URL, ssl_context: ssl.SSLContext | None, proxy: Proxy | None) -> Route:
+        """The (cached) route for requests to ``url``'s origin."""
+        cache_key = (url.origin, ssl_context, proxy)
+        route = self._routes.get(cache_key)
+        if route is None:
+            if len(self._routes) >= _ROUTE_CACHE_MAX:
+                self._routes.clear()
+            route = self._routes[cache_key] = Route(url, ssl_context, proxy)
+        return route
 
     async def cleanup(self) -> None:
         """Close every connection and release the resolver."""
@@ -83,7 +148,7 @@ class TCPConnector:
 
     async def send(
         self,
-        url: URL,
+        route: Route,
         head: bytes,
         body: bytes | None,
         stream: Stream | None,
@@ -91,13 +156,12 @@ class TCPConnector:
         chunked: bool = True,
         head_request: bool,
         timeouts: Timeouts,
-        ssl_context: ssl.SSLContext | None,
     ) -> HttpResponse:
         """Send one request and return its response as soon as the head has arrived."""
         loop = asyncio.get_running_loop()
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
-        key: Hashable = (url.scheme, url.host, url.port, ssl_context)
+        key = route.key
         pool = self.pool
         retried = False
         while True:
@@ -108,7 +172,7 @@ class TCPConnector:
             reused = protocol is not None and conn.key == key and protocol.is_usable
             if not reused:
                 try:
-                    await self._open(loop, conn, url, key, ssl_context, timeouts, deadline)
+                    await self._open(loop, conn, route, timeouts, deadline)
                 except BaseException:
                     conn.exchange_done(False)  # frees the slot, closing anything half-open
                     raise
@@ -165,9 +229,7 @@ class TCPConnector:
         self,
         loop: asyncio.AbstractEventLoop,
         conn: Connection,
-        url: URL,
-        key: Hashable,
-        ssl_context: ssl.SSLContext | None,
+        route: Route,
         timeouts: Timeouts,
         deadline: float | None,
     ) -> None:
@@ -180,28 +242,69 @@ class TCPConnector:
             if by_request:
                 return RequestTimeout("request_timeout elapsed while connecting")
             return ConnectTimeout(
-                f"could not connect to {url.host}:{url.port} within "
+                f"could not connect to {route.host}:{route.port} within "
                 f"{timeouts.sock_connect} seconds"
             )
 
+        direct_tls = route.ssl_context if route.tunnel is None else None
         with Deadline(loop, when, expired):
-            addresses = await self._resolve(url.host, url.port)
+            addresses = await self._resolve(route.host, route.port)
             error: OSError | None = None
             for address in addresses:
                 try:
                     await conn.connect(
-                        key,
+                        route.key,
                         address["host"],
                         address["port"],
-                        ssl_context=ssl_context,
-                        server_hostname=url.host if ssl_context is not None else None,
+                        ssl_context=direct_tls,
+                        server_hostname=route.server_hostname if direct_tls else None,
                         family=address["family"],
                     )
-                    return
+                    break
                 except OSError as exc:
+                    if isinstance(exc, ssl.SSLError):
+                        what = f"cannot connect to {route.host}:{route.port}"
+                        raise map_oserror(exc, what) from exc
                     error = exc
-            assert error is not None
-            raise map_oserror(error, f"cannot connect to {url.host}:{url.port}")
+            else:
+                assert error is not None
+                raise map_oserror(error, f"cannot connect to {route.host}:{route.port}")
+            if route.tunnel is not None:
+                await self._tunnel(loop, conn, route)
+
+    async def _tunnel(
+        self, loop: asyncio.AbstractEventLoop, conn: Connection, route: Route
+    ) -> None:
+        """Ask the proxy for a tunnel to the origin, then start TLS with the origin in it."""
+        protocol = conn.protocol
+        assert protocol is not None and route.tunnel is not None
+        waiter = protocol.start(
+            build_connect_head(route.tunnel, route.proxy_authorization),
+            None,
+            head_request=True,  # a 2xx answer to CONNECT has no body
+            deadline=None,
+            sock_read=None,
+            report=False,
+        )
+        response = await waiter
+        if not 200 <= response.status_code < 300:
+            raise ProxyError(
+                f"proxy refused the tunnel to {route.tunnel}: "
+                f"{response.status_code} {response.reason}",
+                response.status_code,
+            )
+        if not protocol.is_usable:
+            raise ProxyError(f"proxy closed the tunnel to {route.tunnel}")
+        assert protocol.transport is not None and route.ssl_context is not None
+        try:
+            protocol.transport = await loop.start_tls(
+                protocol.transport,
+                protocol,
+                route.ssl_context,
+                server_hostname=route.server_hostname,
+            )
+        except OSError as exc:
+            raise map_oserror(exc, f"cannot connect to {route.tunnel} through the proxy") from exc
 
     async def _resolve(self, host: str, port: int) -> list[dict[str, Any]]:
         try:

@@ -10,7 +10,10 @@ The tree (catch ``AiosonicError`` to catch them all)::
     │   ├── ConnectionPoolAcquireTimeout  pool_acquire elapsed waiting for a free connection
     │   └── TimeoutException           wait_requests() and other generic waits
     ├── ConnectError                   the TCP/TLS connection could not be made
-    │                                  (also a builtin ConnectionError)
+    │   │                              (also a builtin ConnectionError)
+    │   ├── TLSError                   the TLS handshake failed: untrusted, expired or
+    │   │                              wrong-name certificate, protocol mismatch
+    │   └── ProxyError                 the proxy refused the tunnel (``status_code``)
     ├── ConnectionDisconnected         the server closed early: a truncated body or no reply
     │                                  (also a builtin ConnectionError)
     ├── HttpParsingError               the server sent bytes that are not valid HTTP
@@ -29,6 +32,8 @@ This module must never import anything from the rest of the package.
 
 from __future__ import annotations
 
+import ssl
+
 __all__ = [
     "AiosonicError",
     "BaseTimeout",
@@ -43,8 +48,10 @@ __all__ = [
     "MissingEvent",
     "MissingReaderException",
     "MissingWriterException",
+    "ProxyError",
     "ReadTimeout",
     "RequestTimeout",
+    "TLSError",
     "TimeoutException",
     "map_oserror",
 ]
@@ -80,6 +87,18 @@ class TimeoutException(BaseTimeout):
 
 class ConnectError(AiosonicError, ConnectionError):
     """The connection to the server could not be established."""
+
+
+class TLSError(ConnectError):
+    """The TLS handshake with the server (or through a proxy tunnel) failed."""
+
+
+class ProxyError(ConnectError):
+    """The proxy refused to open a tunnel; ``status_code`` is its answer (407, 403, 502...)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class ConnectionDisconnected(AiosonicError, ConnectionError):
@@ -118,4 +137,7 @@ def map_oserror(exc: OSError, what: str) -> AiosonicError:
     """Translate a socket-level ``OSError`` raised while doing ``what``."""
     if isinstance(exc, TimeoutError):
         return ConnectTimeout(f"{what}: {exc}")
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+        return TLSError(f"{what}: TLS handshake failed: {reason}")
     return ConnectError(f"{what}: {exc.strerror or exc}")

@@ -14,6 +14,8 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import IO, Any
 
+from ._request import Body
+
 __all__ = ["MultipartFile", "MultipartForm"]
 
 _BLOCK = 64 * 1024
@@ -144,6 +146,25 @@ class MultipartForm:
         """The whole body and its size in bytes."""
         body = b"".join([block async for block in self.get_buffer()])
         return body, len(body)
+
+    def as_body(self) -> Body:
+        """This form as a request body: streamed, with its size when every part knows it,
+        and sendable again (for a 307/308 redirect) unless a part is an open file object."""
+        try:
+            size: int | None = self.size()
+        except (OSError, ValueError):
+            size = None  # a part that cannot tell its size: send chunked
+        replayable = all(
+            not isinstance(part.content, MultipartFile)
+            or isinstance(part.content.source, (str, os.PathLike))
+            for part in self._parts
+        )
+        return Body(
+            stream=self.get_buffer(),
+            length=size,
+            headers=list(self.get_headers().items()),
+            restart=self.get_buffer if replayable else None,
+        )
 
     def get_headers(self, size: int | None = None) -> dict[str, str]:
         """The Content-Type (with the boundary) and, given ``size``, Content-Length headers."""

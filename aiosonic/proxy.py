@@ -1,18 +1,38 @@
-"""``Proxy``: where an HTTP proxy is and how to authenticate to it. A value object only."""
+"""``Proxy``: where an HTTP proxy is and how to authenticate to it. A value object only;
+the connector decides how to route through it (absolute-form for http, CONNECT for https)."""
 
 from __future__ import annotations
 
 from base64 import b64encode
+from urllib.parse import unquote
+
+from ._url import URL, parse_url
+from .exceptions import InvalidRequest
 
 __all__ = ["Proxy"]
 
 
 class Proxy:
-    """An HTTP proxy: ``host`` such as ``"http://127.0.0.1:3128"``, ``auth`` as ``"user:pass"``."""
+    """An HTTP proxy.
+
+    - ``host``: the proxy's address, ``"http://127.0.0.1:3128"`` or ``"127.0.0.1:3128"``.
+    - ``auth``: credentials as ``"user:password"``, sent as ``Proxy-Authorization: Basic``
+      to the proxy only (never to the origin).
+    """
 
     def __init__(self, host: str, auth: str | None = None) -> None:
         self.host = host
         self.auth = auth
+        raw = host if "://" in host else "http://" + host
+        try:
+            url = parse_url(raw)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"invalid proxy address {host!r}: {exc}") from None
+        if url.scheme != "http":
+            raise InvalidRequest(f"only http:// proxies are supported, not {host!r}")
+        if auth is None and url.userinfo is not None:
+            self.auth = unquote(url.userinfo)
+        self.url: URL = url
 
     @property
     def authorization(self) -> str | None:
@@ -28,7 +48,7 @@ class Proxy:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Proxy):
             return NotImplemented
-        return (self.host, self.auth) == (other.host, other.auth)
+        return (self.url.origin, self.auth) == (other.url.origin, other.auth)
 
     def __hash__(self) -> int:
-        return hash((self.host, self.auth))
+        return hash((self.url.origin, self.auth))

@@ -1,0 +1,192 @@
+"""``CookieJar``: cookies kept across requests with RFC 6265 semantics. Pure: no I/O.
+
+It owns parsing ``Set-Cookie`` (RFC 6265 section 5.2, not ``SimpleCookie``'s looser rules),
+storage keyed by (domain, path, name), expiry, and choosing the cookies for a request URL:
+
+- no Domain attribute: host-only, sent back to exactly that host;
+- Domain=d: sent to d and its subdomains, accepted only if the request host domain-matches d
+  and d is not a bare top-level label; for an IP-address host only d == host is accepted;
+- Path: prefix match on "/" boundaries; absent or not starting with "/": the default path;
+- Secure: sent only over https; Max-Age wins over Expires; an expired cookie deletes.
+
+The client calls ``extract`` for each response and ``header_for`` for each request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from email.utils import parsedate_to_datetime
+
+from ._url import URL
+
+__all__ = ["Cookie", "CookieJar"]
+
+_MAX_AGE_CAP = 400 * 24 * 3600  # RFC 6265bis caps lifetimes at 400 days
+
+
+class Cookie:
+    __slots__ = ("created", "domain", "expires", "host_only", "name", "path", "secure", "value")
+
+    def __init__(
+        self,
+        name: str,
+        value: str,
+        domain: str,
+        path: str,
+        *,
+        host_only: bool,
+        secure: bool,
+        expires: float | None,
+        created: float,
+    ) -> None:
+        self.name = name
+        self.value = value
+        self.domain = domain
+        self.path = path
+        self.host_only = host_only
+        self.secure = secure
+        self.expires = expires
+        self.created = created
+
+    def __repr__(self) -> str:
+        return f"Cookie({self.name}={self.value!r}, domain={self.domain!r}, path={self.path!r})"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _domain_match(host: str, domain: str) -> bool:
+    if host == domain:
+        return True
+    return host.endswith("." + domain) and not _is_ip(host)
+
+
+def _path_match(request_path: str, cookie_path: str) -> bool:
+    if request_path == cookie_path:
+        return True
+    if request_path.startswith(cookie_path):
+        return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
+    return False
+
+
+def _default_path(request_path: str) -> str:
+    if not request_path.startswith("/") or request_path.count("/") == 1:
+        return "/"
+    return request_path[: request_path.rfind("/")]
+
+
+def _parse_expires(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+class CookieJar:
+    """Cookies from responses, sent back to the hosts and paths they belong to."""
+
+    def __init__(self) -> None:
+        self._cookies: dict[tuple[str, str, str], Cookie] = {}
+
+    def __len__(self) -> int:
+        return len(self._cookies)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._cookies.values()))
+
+    def clear(self) -> None:
+        self._cookies.clear()
+
+    def extract(self, url: URL, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        """Store every valid cookie that a response from ``url`` sets."""
+        for name, value in raw_headers:
+            if len(name) == 10 and name.lower() == b"set-cookie":
+                self.set_cookie(url, value.decode("latin-1"))
+
+    def set_cookie(self, url: URL, header: str, now: float | None = None) -> None:
+        """Apply one Set-Cookie header value received from ``url`` (invalid ones are ignored)."""
+        now = time.time() if now is None else now
+        pair, *attributes = header.split(";")
+        name, eq, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name:
+            return
+        domain_attr: str | None = None
+        path_attr: str | None = None
+        secure = False
+        expires: float | None = None
+        max_age: float | None = None
+        for attribute in attributes:
+            attr, _, attr_value = attribute.partition("=")
+            attr, attr_value = attr.strip().lower(), attr_value.strip()
+            if attr == "domain" and attr_value:
+                domain_attr = attr_value.lstrip(".").lower()
+            elif attr == "path":
+                path_attr = attr_value if attr_value.startswith("/") else None
+            elif attr == "secure":
+                secure = True
+            elif attr == "max-age":
+                try:
+                    seconds = int(attr_value)
+                except ValueError:
+                    continue
+                max_age = now + min(seconds, _MAX_AGE_CAP) if seconds > 0 else 0.0
+            elif attr == "expires":
+                parsed = _parse_expires(attr_value)
+                if parsed is not None:
+                    expires = min(parsed, now + _MAX_AGE_CAP)
+        if max_age is not None:
+            expires = max_age
+        host = url.host
+        if domain_attr is not None and domain_attr != host:
+            if _is_ip(host) or not _domain_match(host, domain_attr) or "." not in domain_attr:
+                return  # a cookie for a domain this host does not belong to
+            domain, host_only = domain_attr, False
+        else:
+            domain, host_only = host, True
+        path = path_attr or _default_path(url.path)
+        key = (domain, path, name)
+        if expires is not None and expires <= now:
+            self._cookies.pop(key, None)
+            return
+        old = self._cookies.get(key)
+        self._cookies[key] = Cookie(
+            name,
+            value,
+            domain,
+            path,
+            host_only=host_only,
+            secure=secure,
+            expires=expires,
+            created=old.created if old is not None else now,
+        )
+
+    def header_for(self, url: URL, now: float | None = None) -> str | None:
+        """The Cookie header value for a request to ``url``, or None if no cookie applies."""
+        if not self._cookies:
+            return None
+        now = time.time() if now is None else now
+        host, path, secure = url.host, url.path, url.is_secure
+        chosen = []
+        for key, cookie in list(self._cookies.items()):
+            if cookie.expires is not None and cookie.expires <= now:
+                del self._cookies[key]
+                continue
+            if cookie.host_only:
+                if host != cookie.domain:
+                    continue
+            elif not _domain_match(host, cookie.domain):
+                continue
+            if (cookie.secure and not secure) or not _path_match(path, cookie.path):
+                continue
+            chosen.append(cookie)
+        if not chosen:
+            return None
+        chosen.sort(key=lambda c: (-len(c.path), c.created))
+        return "; ".join(f"{c.name}={c.value}" for c in chosen)

@@ -236,6 +236,8 @@ class HTTP11Protocol(asyncio.Protocol):
             self._head_waiter = None
             if waiter is not None and not waiter.done():
                 waiter.set_exception(exc)
+                # Whoever awaits it still gets the error; nobody awaiting is not worth a log.
+                waiter.exception()
             ref = self._response_ref
             self._response_ref = None
             response = ref() if ref is not None else None

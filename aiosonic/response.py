@@ -62,7 +62,7 @@ class HttpResponse:
         "_headers",
         "_max_decompressed_size",
         "_protocol",
-        "_streaming",
+        "_bounded",
         "_waiter",
         "chunked",
         "http_version",
@@ -92,7 +92,8 @@ class HttpResponse:
         self._buffered = 0
         self._complete = False
         self._consumed = False
-        self._streaming = False
+        # Until the caller asks for the whole body, buffer at most HIGH_WATER bytes of it.
+        self._bounded = True
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._protocol: HTTP11Protocol | None = None
@@ -144,7 +145,7 @@ class HttpResponse:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
-        if self._streaming and self._buffered > HIGH_WATER and self._protocol is not None:
+        if self._bounded and self._buffered > HIGH_WATER and self._protocol is not None:
             self._protocol.pause_body()
 
     def _finish(self) -> None:
@@ -187,7 +188,7 @@ class HttpResponse:
         """The whole undecoded body, waiting for it without a high-water limit."""
         if self._consumed:
             raise ResponseConsumed("the body was already read with read_chunks()")
-        self._streaming = False
+        self._bounded = False
         protocol = self._protocol
         if protocol is not None:
             protocol.resume_body()
@@ -284,7 +285,6 @@ class HttpResponse:
                 return
             raise ResponseConsumed("the body was already read with read_chunks()")
         self._consumed = True
-        self._streaming = True
         decoder = self._decoder()
         chunks = self._chunks
         try:

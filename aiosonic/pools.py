@@ -60,8 +60,13 @@ class BasePool:
         self._waiters: deque[asyncio.Future[Connection]] = deque()
         self._all_free_waiters: list[asyncio.Future[None]] = []
         self._closed = False
+        self._setup()
 
     # -- subclass hooks -------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        """Build the structures that hold free slots (every slot is free at first)."""
+        raise NotImplementedError
 
     def _take(self, key: Hashable | None) -> Connection | None:
         raise NotImplementedError
@@ -184,13 +189,7 @@ class BasePool:
 class SmartPool(BasePool):
     """Pool which prioritises reusing connections already open to the request's origin."""
 
-    def __init__(
-        self,
-        connector: TCPConnector,
-        pool_size: int,
-        connection_cls: type[Connection] | None = None,
-    ) -> None:
-        super().__init__(connector, pool_size, connection_cls)
+    def _setup(self) -> None:
         self._idle: dict[Hashable, list[Connection]] = {}
         # Every idle open connection, least recently released first.
         self._lru: dict[Connection, None] = {}
@@ -225,13 +224,7 @@ class SmartPool(BasePool):
 class CyclicQueuePool(BasePool):
     """Pool which hands out its slots in rotation, whatever origin they were last used for."""
 
-    def __init__(
-        self,
-        connector: TCPConnector,
-        pool_size: int,
-        connection_cls: type[Connection] | None = None,
-    ) -> None:
-        super().__init__(connector, pool_size, connection_cls)
+    def _setup(self) -> None:
         self._queue: deque[Connection] = deque(self.conns)
 
     def _take(self, key: Hashable | None) -> Connection | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
-from typing import Protocol
+from typing import Protocol, cast
 
 from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
 from .exceptions import (
@@ -66,8 +66,8 @@ class HTTP11Protocol(asyncio.Protocol):
     # -- asyncio.Protocol -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._last_read = self.loop.time()

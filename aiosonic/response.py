@@ -52,6 +52,7 @@ class HttpResponse:
     __slots__ = (
         "__weakref__",
         "_body",
+        "_bounded",
         "_buffered",
         "_chunks",
         "_complete",
@@ -62,7 +63,6 @@ class HttpResponse:
         "_headers",
         "_max_decompressed_size",
         "_protocol",
-        "_bounded",
         "_waiter",
         "chunked",
         "http_version",

@@ -1,0 +1,706 @@
+"""``python -m bench``: the peer benchmark's command line and orchestration.
+
+Owns the options, the one-time setup (peer libraries in this interpreter, the upstream
+aiosonic virtual environment in ``bench/.venvs/upstream``), the server's lifetime, the
+interleaved rounds of client subprocesses, the result table on stdout and the Markdown copy
+in ``bench/results/latest.md``.
+
+Each client runs in its own process (``bench/runners/*.py``) so that imports, garbage and
+event-loop state never leak between clients; every round runs every client once, in an order
+rotated by one each round, so that machine noise is shared fairly. A client that fails is
+reported as failed with the tail of its stderr instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import pinning, server
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RUNNERS = BENCH_DIR / "runners"
+RESULTS = BENCH_DIR / "results" / "latest.md"
+UPSTREAM_ENV = BENCH_DIR / ".venvs" / "upstream"
+UPSTREAM_REQUIREMENT = "aiosonic==1.3.3"
+UPSTREAM_STAMP = UPSTREAM_ENV / ".bench-installed.json"
+#: The project's ``bench`` extra, installed into this interpreter when missing.
+PEER_REQUIREMENTS = {"aiohttp": "aiohttp>=3.9", "httpx": "httpx>=0.27", "uvloop": "uvloop>=0.19"}
+#: httpx is an order of magnitude slower; it gets a shorter timed phase (req/s is unaffected).
+SLOW_CLIENT_SHARE = {"httpx": 0.5}
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    script: str
+    label: str
+
+
+CLIENTS: dict[str, Client] = {
+    c.name: c
+    for c in (
+        Client("aiosonic", "aiosonic_runner.py", "this repository's aiosonic"),
+        Client(
+            "upstream",
+            "aiosonic_runner.py",
+            f"released {UPSTREAM_REQUIREMENT}, in its own venv (bench/.venvs/upstream)",
+        ),
+        Client("aiohttp", "aiohttp_runner.py", "aiohttp ClientSession, TCPConnector(limit=N)"),
+        Client("httpx", "httpx_runner.py", "httpx AsyncClient, Limits(max_connections=N)"),
+        Client(
+            "raw",
+            "raw_runner.py",
+            "bare asyncio.Protocol per connection, no client library: the ceiling",
+        ),
+    )
+}
+PROJECT = "aiosonic"
+
+
+@dataclass
+class Run:
+    """One client process: its req/s, or why it failed."""
+
+    client: str
+    rps: float | None = None
+    errors: int = 0
+    reason: str = ""
+    stderr_tail: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.rps is None
+
+
+@dataclass
+class Settings:
+    clients: list[str]
+    concurrency: int
+    duration: float
+    warmup: float
+    rounds: int
+    uvloop: bool
+    url: str | None
+    body_size: int
+    nginx: bool
+    pin: bool
+    prime_malloc: bool
+    output: Path
+    argv: list[str]
+
+    def duration_for(self, client: str) -> float:
+        share = SLOW_CLIENT_SHARE.get(client)
+        if share is None:
+            return self.duration
+        return max(self.duration * share, min(self.duration, 1.0))
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Keep-alive GET throughput of aiosonic (this repo) against its peers.",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 s runs, 2 rounds")
+    parser.add_argument("--uvloop", action="store_true", help="run every client on uvloop")
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENTS),
+        help=f"comma-separated subset of {','.join(CLIENTS)} (default: all)",
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="connections (default 32)")
+    parser.add_argument("--duration", type=float, help="timed seconds per run (3, quick: 1)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (0.5)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (5, quick: 2)")
+    parser.add_argument("--url", help="benchmark this server instead of starting one")
+    parser.add_argument("--body-size", type=int, default=600, help="response body bytes (600)")
+    parser.add_argument(
+        "--no-nginx", action="store_true", help="use the embedded server even if nginx exists"
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument(
+        "--no-malloc-prime",
+        action="store_true",
+        help="do not prime glibc malloc in the clients (see runners/_harness.py)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="Markdown result file")
+    ns = parser.parse_args(argv)
+
+    clients = [name.strip() for name in ns.clients.split(",") if name.strip()]
+    unknown = [name for name in clients if name not in CLIENTS]
+    if unknown or not clients:
+        parser.error(f"unknown clients {unknown}; choose from {', '.join(CLIENTS)}")
+    ordered = [name for name in CLIENTS if name in clients]
+    for label, value in (("concurrency", ns.concurrency), ("rounds", ns.rounds)):
+        if value is not None and value < 1:
+            parser.error(f"--{label} must be at least 1")
+    if ns.duration is not None and ns.duration <= 0:
+        parser.error("--duration must be positive")
+    return Settings(
+        clients=ordered,
+        concurrency=ns.concurrency,
+        duration=ns.duration if ns.duration is not None else (1.0 if ns.quick else 3.0),
+        warmup=max(ns.warmup, 0.0),
+        rounds=ns.rounds if ns.rounds is not None else (2 if ns.quick else 5),
+        uvloop=ns.uvloop,
+        url=ns.url,
+        body_size=ns.body_size,
+        nginx=not ns.no_nginx,
+        pin=not ns.no_pin,
+        prime_malloc=not ns.no_malloc_prime,
+        output=ns.output,
+        argv=argv,
+    )
+
+
+# --- one-time setup -------------------------------------------------------------------------
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _run_checked(argv: list[str], what: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{what} failed ({proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}"
+        )
+
+
+def ensure_peer_libraries(settings: Settings) -> None:
+    """Install the ``bench`` extra's peers into this interpreter when one is missing."""
+    needed = [name for name in ("aiohttp", "httpx") if name in settings.clients]
+    if settings.uvloop:
+        needed.append("uvloop")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    wanted = [
+        spec for name, spec in PEER_REQUIREMENTS.items() if name != "uvloop" or os.name != "nt"
+    ]
+    print(f"missing {', '.join(missing)}: installing {' '.join(wanted)} into {sys.executable}")
+    try:
+        _run_checked([sys.executable, "-m", "pip", "install", "--quiet", *wanted], "pip install")
+    except (OSError, RuntimeError) as exc:
+        print(f"warning: {exc}\n(the clients that need them will be reported as failed)")
+    importlib.invalidate_caches()
+
+
+def _venv_python(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_upstream_env(need_uvloop: bool) -> Path:
+    """``bench/.venvs/upstream`` with the released aiosonic; created once, then reused."""
+    python = _venv_python(UPSTREAM_ENV)
+    this_python = platform.python_version()
+    stamp: dict[str, Any] = {}
+    if UPSTREAM_STAMP.exists() and python.exists():
+        try:
+            stamp = json.loads(UPSTREAM_STAMP.read_text())
+        except ValueError:
+            stamp = {}
+    if stamp.get("python") != this_python:
+        if UPSTREAM_ENV.exists():
+            shutil.rmtree(UPSTREAM_ENV)
+        print(f"creating {UPSTREAM_ENV.relative_to(REPO_ROOT)} (one time) ...", flush=True)
+        _run_checked([sys.executable, "-m", "venv", str(UPSTREAM_ENV)], "python -m venv")
+        stamp = {"python": this_python, "installed": []}
+    installed: list[str] = list(stamp.get("installed", []))
+    wanted = [UPSTREAM_REQUIREMENT] + (["uvloop"] if need_uvloop else [])
+    missing = [req for req in wanted if req not in installed]
+    if missing:
+        print(f"installing {' '.join(missing)} into the upstream venv ...", flush=True)
+        _run_checked(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *missing,
+            ],
+            "pip install into the upstream venv",
+        )
+        stamp["installed"] = sorted({*installed, *missing})
+        UPSTREAM_STAMP.write_text(json.dumps(stamp, indent=2) + "\n")
+    return python
+
+
+def probe(url: str) -> tuple[int, int, str]:
+    """One GET with the standard library: (status, body length, Server header)."""
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    conn_type = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = conn_type(parts.hostname, parts.port, timeout=10)
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("GET", target)
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, len(body), resp.getheader("Server", "") or ""
+    finally:
+        conn.close()
+
+
+# --- running clients ------------------------------------------------------------------------
+
+
+def _client_command(
+    client: Client, python: Path, settings: Settings, url: str, expect_len: int
+) -> list[str]:
+    argv = [str(python), str(RUNNERS / client.script), "--name", client.name, "--url", url]
+    argv += ["--concurrency", str(settings.concurrency)]
+    argv += ["--duration", str(settings.duration_for(client.name))]
+    argv += ["--warmup", str(settings.warmup), "--expect-len", str(expect_len)]
+    if settings.uvloop:
+        argv.append("--uvloop")
+    if settings.prime_malloc:
+        argv.append("--prime-malloc")
+    return argv
+
+
+def _client_env(client: Client) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    if client.name == "upstream":
+        env.pop("PYTHONPATH", None)  # nothing from this repo may shadow the released package
+    elif client.name == PROJECT:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _check_origin(client: Client, info: dict[str, Any]) -> str:
+    """Why this result does not come from the library it claims to measure ("" if it does)."""
+    if client.name not in (PROJECT, "upstream"):
+        return ""
+    module = Path(str(info.get("module", ""))).resolve()
+    if client.name == PROJECT and not module.is_relative_to(REPO_ROOT / "aiosonic"):
+        return f"imported aiosonic from {module}, not from this repository"
+    in_repo = module.is_relative_to(REPO_ROOT) and not module.is_relative_to(UPSTREAM_ENV)
+    if client.name == "upstream" and in_repo:
+        return f"the upstream run imported aiosonic from this repository ({module})"
+    return ""
+
+
+ServedCounter = Callable[[], int | None]
+
+
+def run_client(
+    client: Client,
+    python: Path,
+    settings: Settings,
+    url: str,
+    expect_len: int,
+    cpu: int | None,
+    served: ServedCounter | None = None,
+) -> Run:
+    """Run one client process and judge its result.
+
+    ``served`` reads the server's request counter; when given, a client claiming more valid
+    responses than the server served during its run is failed.
+    """
+    argv = _client_command(client, python, settings, url, expect_len)
+    served_before = served() if served is not None else None
+    timeout = settings.warmup + settings.duration_for(client.name) + 60.0
+    with pinning.spawn_on(cpu):
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO_ROOT,
+            env=_client_env(client),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        return Run(
+            client.name, reason=f"timed out after {timeout:.0f} s", stderr_tail=_tail(stderr)
+        )
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    result: dict[str, Any] | None = None
+    for line in reversed(stdout.splitlines()):
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and parsed.get("client") == client.name:
+            result = parsed
+            break
+    if proc.returncode != 0 or result is None:
+        last_line = next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()), "")
+        return Run(
+            client.name,
+            reason=f"exit status {proc.returncode}" + (f": {last_line}" if last_line else ""),
+            stderr_tail=_tail(stderr),
+        )
+    info = dict(result.get("library") or {})
+    expected_loop = "uvloop" if settings.uvloop else "asyncio"
+    problem = _check_origin(client, info)
+    if not problem and result.get("loop") != expected_loop:
+        problem = f"ran on {result.get('loop')}, expected {expected_loop}"
+    if not problem and not result.get("ok"):
+        problem = f"no valid responses ({result.get('errors')} errors: {result.get('first_error')})"
+    served_after = served() if served is not None and served_before is not None else None
+    if not problem and served_before is not None and served_after is not None:
+        claimed = int(result.get("ok") or 0) + int(result.get("warmup_ok") or 0)
+        if claimed > served_after - served_before:
+            problem = (
+                f"claims {claimed} valid responses but the server served only "
+                f"{served_after - served_before} requests during the run"
+            )
+    if problem:
+        return Run(
+            client.name,
+            errors=int(result.get("errors") or 0),
+            reason=problem,
+            stderr_tail=_tail(stderr),
+            info=info,
+        )
+    return Run(
+        client.name,
+        rps=float(result["rps"]),
+        errors=int(result.get("errors") or 0),
+        reason=str(result.get("first_error") or ""),
+        info=info,
+    )
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    client: str
+    runs: list[Run]
+    skipped: int = 0
+
+    @property
+    def good(self) -> list[float]:
+        return [run.rps for run in self.runs if run.rps is not None]
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.good) if self.good else None
+
+    @property
+    def errors(self) -> int:
+        return sum(run.errors for run in self.runs)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return next((run.info for run in self.runs if run.info), {})
+
+
+def _fmt_rps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def table_rows(summaries: list[Summary], rounds: int) -> list[list[str]]:
+    base = next((s.median for s in summaries if s.client == PROJECT), None)
+    rows = []
+    for summary in summaries:
+        good = summary.good
+        median = summary.median
+        if median is None:
+            ratio = "FAILED"
+        elif summary.client == PROJECT:
+            ratio = "1.00 (baseline)"
+        elif base is None:
+            ratio = "n/a (aiosonic failed)" if PROJECT in {s.client for s in summaries} else "n/a"
+        else:
+            ratio = f"{base / median:.2f}x"
+        runs = f"{len(good)}/{rounds}"
+        rows.append(
+            [
+                summary.client,
+                _fmt_rps(median) if median is not None else "FAILED",
+                _fmt_rps(min(good) if good else None),
+                _fmt_rps(max(good) if good else None),
+                runs,
+                str(summary.errors),
+                ratio,
+            ]
+        )
+    return rows
+
+
+HEADERS = ["client", "median req/s", "min", "max", "runs ok", "errors", f"{PROJECT} / X"]
+
+
+def text_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [HEADERS, *rows]) for i in range(len(HEADERS))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([line(HEADERS), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join(["---"] + ["---:"] * 6) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def failure_notes(summaries: list[Summary]) -> list[tuple[str, str, str]]:
+    """(client, headline, stderr tail) for each client with failed runs or bad responses."""
+    notes = []
+    for summary in summaries:
+        failed = [run for run in summary.runs if run.failed]
+        if failed:
+            first = failed[0]
+            headline = f"failed {len(failed)} of {len(summary.runs)} runs: {first.reason}"
+            if summary.skipped:
+                headline += f" (not retried in the {summary.skipped} later rounds)"
+            notes.append((summary.client, headline, first.stderr_tail))
+        elif summary.errors:
+            first_error = next((run.reason for run in summary.runs if run.reason), "")
+            notes.append((summary.client, f"{summary.errors} bad responses: {first_error}", ""))
+    return notes
+
+
+def versions_line(summaries: list[Summary]) -> str:
+    parts = []
+    for summary in summaries:
+        info = summary.info
+        if summary.client == "raw" or not info:
+            continue
+        version = info.get("version", "?")
+        extra = f", {info['pool_api']}" if info.get("pool_api") else ""
+        parts.append(f"{summary.client} {version}{extra}")
+    return "; ".join(parts) if parts else "-"
+
+
+def write_markdown(
+    path: Path, settings: Settings, setup: list[tuple[str, str]], summaries: list[Summary]
+) -> None:
+    rows = table_rows(summaries, settings.rounds)
+    lines = ["# aiosonic peer benchmark", ""]
+    lines += [f"- {key}: {value}" for key, value in setup]
+    lines += ["", markdown_table(rows), ""]
+    lines += [f"- `{s.client}`: {CLIENTS[s.client].label}" for s in summaries]
+    lines.append("")
+    lines += [
+        f"`{PROJECT} / X` is the ratio of median req/s; above 1 means this project is faster. "
+        "`raw` is a bare asyncio.Protocol loop, the ceiling for any client on this event loop.",
+        "",
+    ]
+    notes = failure_notes(summaries)
+    if notes:
+        lines += ["## Failures and bad responses", ""]
+        for client, headline, tail in notes:
+            lines.append(f"- **{client}**: {headline}")
+            if tail:
+                lines += ["", "  ```", *[f"  {t}" for t in tail.splitlines()], "  ```"]
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+# --- orchestration --------------------------------------------------------------------------
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_rounds(
+    settings: Settings,
+    pythons: dict[str, Path],
+    setup_failures: dict[str, Run],
+    url: str,
+    expect_len: int,
+    cpu: int | None,
+    served: ServedCounter | None,
+) -> list[Summary]:
+    """Every round runs each working client once, the order rotated by one per round."""
+    runs: dict[str, list[Run]] = {name: [] for name in settings.clients}
+    skipped = dict.fromkeys(settings.clients, 0)
+    for name, failure in setup_failures.items():
+        runs[name].append(failure)
+        skipped[name] = settings.rounds - 1
+    active = [name for name in settings.clients if name not in setup_failures]
+    for round_no in range(settings.rounds):
+        shift = round_no % len(active) if active else 0
+        for name in active[shift:] + active[:shift]:
+            run = run_client(CLIENTS[name], pythons[name], settings, url, expect_len, cpu, served)
+            runs[name].append(run)
+            prefix = f"round {round_no + 1}/{settings.rounds}  {name:<9}"
+            if run.failed:
+                print(f"{prefix} FAILED: {run.reason}", flush=True)
+            else:
+                errors = f"  ({run.errors} bad responses)" if run.errors else ""
+                print(f"{prefix} {_fmt_rps(run.rps):>9} req/s{errors}", flush=True)
+        if round_no == 0:  # a client that cannot run even once is not retried
+            for name in [name for name in active if runs[name][0].failed]:
+                active.remove(name)
+                skipped[name] = settings.rounds - 1
+    return [Summary(name, runs[name], skipped[name]) for name in settings.clients]
+
+
+def describe_setup(
+    settings: Settings,
+    server_text: str,
+    expect_len: int,
+    cpus: pinning.CpuPlan,
+    cross_checked: bool,
+) -> list[tuple[str, str]]:
+    durations = f"{settings.duration:g} s timed per run"
+    if "httpx" in settings.clients and settings.duration_for("httpx") != settings.duration:
+        durations += f" (httpx {settings.duration_for('httpx'):g} s)"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return [
+        ("date", now.strftime("%Y-%m-%d %H:%M UTC")),
+        ("event loop", "uvloop" if settings.uvloop else "asyncio"),
+        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("server", server_text),
+        ("request", f"GET with keep-alive, {expect_len}-byte body"),
+        ("connections", str(settings.concurrency)),
+        (
+            "timing",
+            f"{durations}, {settings.warmup:g} s warm-up, {settings.rounds} interleaved rounds, "
+            "median reported",
+        ),
+        (
+            "verification",
+            "status 200 and body length of every response"
+            + (
+                "; each run's count checked against the server's request counter"
+                if cross_checked
+                else ""
+            ),
+        ),
+        ("CPU pinning", cpus.describe()),
+        (
+            "malloc",
+            "primed in every client (1 MiB block freed first, see bench/runners/_harness.py)"
+            if settings.prime_malloc
+            else "not primed (--no-malloc-prime): asyncio reads may mmap per recv",
+        ),
+        ("machine", f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"),
+        ("command", " ".join(["python -m bench", *map(shlex.quote, settings.argv)])),
+    ]
+
+
+def report(settings: Settings, setup: list[tuple[str, str]], summaries: list[Summary]) -> None:
+    setup.insert(-1, ("versions", versions_line(summaries)))
+    print()
+    print(text_table(table_rows(summaries, settings.rounds)))
+    print()
+    print(
+        f"{PROJECT} / X: ratio of median req/s, above 1 means this project is faster; "
+        "raw is the event-loop ceiling."
+    )
+    print(f"versions: {versions_line(summaries)}")
+    for client, headline, tail in failure_notes(summaries):
+        print(f"\n{client}: {headline}")
+        if tail:
+            print("  " + tail.replace("\n", "\n  "))
+    write_markdown(settings.output, settings, setup, summaries)
+    shown = settings.output.resolve()
+    if shown.is_relative_to(REPO_ROOT):
+        shown = shown.relative_to(REPO_ROOT)
+    print(f"\nwritten to {shown}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    cpus = pinning.plan(settings.pin)
+    ensure_peer_libraries(settings)
+
+    pythons = {name: Path(sys.executable) for name in settings.clients}
+    setup_failures: dict[str, Run] = {}
+    if "upstream" in settings.clients:
+        try:
+            pythons["upstream"] = ensure_upstream_env(settings.uvloop)
+        except (OSError, RuntimeError) as exc:
+            setup_failures["upstream"] = Run(
+                "upstream", reason="upstream venv setup failed", stderr_tail=str(exc)
+            )
+
+    running: server.RunningServer | None = None
+    try:
+        if settings.url:
+            url = settings.url
+            server_text = f"external server at {url}"
+            cpus = pinning.CpuPlan(None, cpus.clients)
+        else:
+            running = server.start(settings.body_size, cpus.server, use_nginx=settings.nginx)
+            url = running.url
+            server_text = f"{running.description} at {url}"
+            if running.kind != "nginx":
+                why = "--no-nginx given" if not settings.nginx else "nginx not found"
+                print("*" * 78)
+                print(f"* {why}: using the EMBEDDED fallback server. With nginx the numbers")
+                print("* are the reference ones; ratios between clients remain valid either way.")
+                print("*" * 78)
+        status, expect_len, server_header = probe(url)
+        if status != 200:
+            print(f"error: GET {url} answered {status}, expected 200", file=sys.stderr)
+            return 2
+        if settings.url and server_header:
+            server_text += f" ({server_header})"
+        checked = running is not None and running.counts_requests
+        setup = describe_setup(settings, server_text, expect_len, cpus, checked)
+        for key, value in setup:
+            print(f"{key:>12}: {value}")
+        print(flush=True)
+        served = running.served_requests if running and running.counts_requests else None
+        summaries = run_rounds(
+            settings, pythons, setup_failures, url, expect_len, cpus.clients, served
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
+        print(f"error: cannot benchmark: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if running is not None:
+            running.stop()
+
+    report(settings, setup, summaries)
+    return 1 if any(run.failed for summary in summaries for run in summary.runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The HTTP server every client is measured against, on loopback.
+
+``start(body_size, cpu)`` starts nginx when an ``nginx`` binary is found (on ``PATH`` or at
+``/usr/sbin/nginx``) with a generated single-worker configuration in a temporary directory,
+and otherwise falls back to the embedded server defined here, run in its own process (on
+uvloop when importable). Either way it waits until the port accepts connections and returns a
+``RunningServer`` whose ``stop()`` shuts the process down and removes the temporary files.
+Nothing is ever installed; nginx is only detected.
+
+Both servers answer ``GET /`` with the same fixed ``make_body(body_size)`` plain-text body,
+with ``Content-Length`` and keep-alive. nginx also serves ``GET /big`` (a static file of
+``BIG_SIZE`` bytes) for download benchmarks; the embedded server answers every path the same.
+
+Both also expose how many requests they have served (nginx ``stub_status`` at
+``STATUS_PATH``, the embedded server's own counter at the same path), which the harness uses
+to check that the responses a client claims were really served.
+
+Run as ``python -m bench.server --port N --body-size B`` this module *is* the embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit
+
+from bench import pinning
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+BIG_SIZE = 16 * 1024 * 1024
+STATUS_PATH = "/__bench/status"
+_WORDS = b"aiosonic benchmark body served on loopback with keep-alive "
+
+
+def make_body(size: int) -> bytes:
+    """A deterministic ASCII body of ``size`` bytes, safe inside an nginx string literal."""
+    return (_WORDS * (size // len(_WORDS) + 1))[:size]
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx")
+    if found:
+        return found
+    fallback = "/usr/sbin/nginx"
+    return fallback if os.access(fallback, os.X_OK) else None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """A started server process; ``stop()`` is idempotent."""
+
+    url: str
+    kind: str  # "nginx" or "embedded"
+    description: str
+    process: subprocess.Popen[bytes]
+    workdir: Path | None = None
+    log: Path | None = None
+    counts_requests: bool = False
+    _stopped: bool = field(default=False, repr=False)
+
+    def served_requests(self) -> int | None:
+        """Requests served so far, from the server's own counter (None: not available)."""
+        if not self.counts_requests:
+            return None
+        conn = http.client.HTTPConnection(HOST, urlsplit(self.url).port, timeout=5)
+        try:
+            conn.request("GET", STATUS_PATH)
+            text = conn.getresponse().read().decode("ascii", "replace")
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            conn.close()
+        if self.kind == "nginx":
+            # "Active connections: 1\nserver accepts handled requests\n 3 3 5\n..."
+            match = re.search(r"^\s*\d+\s+\d+\s+(\d+)\s*$", text, re.MULTILINE)
+            return int(match.group(1)) if match else None
+        return int(text) if text.strip().isdigit() else None
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process.poll() is None:
+            self.process.terminate()  # nginx: fast shutdown; embedded: exits
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _nginx_build(binary: str) -> tuple[str, tuple[int, ...], bool]:
+    """(``nginx/1.22.1``, version numbers, whether ``stub_status`` is compiled in)."""
+    proc = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=10, check=False)
+    text = proc.stderr + proc.stdout
+    stub_status = "http_stub_status_module" in text
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", text)
+    if not match:
+        return "nginx", (0, 0, 0), stub_status
+    numbers = tuple(int(part) for part in match.groups())
+    return f"nginx/{'.'.join(match.groups())}", numbers, stub_status
+
+
+def _nginx_config(workdir: Path, port: int, body: bytes, stub_status: bool) -> str:
+    www = workdir / "www"
+    status = f"location = {STATUS_PATH} {{ stub_status; }}" if stub_status else ""
+    temp_dirs = "\n".join(
+        f"    {name}_temp_path {workdir / ('tmp_' + name)};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""\
+# Generated by bench/server.py for one benchmark run.
+worker_processes 1;
+daemon off;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "error.log"} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log off;
+    server_tokens off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    sendfile on;
+    tcp_nodelay on;
+{temp_dirs}
+
+    server {{
+        listen {HOST}:{port} backlog=4096;
+        root {www};
+
+        location = / {{
+            default_type text/plain;
+            return 200 "{body.decode("ascii")}";
+        }}
+
+        location = /big {{
+            default_type application/octet-stream;
+        }}
+
+        {status}
+    }}
+}}
+"""
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path | None) -> None:
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with status {process.returncode} before listening"
+                + (f":\n{_tail(log)}" if log else "")
+            )
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not accept connections on port {port} within 10 s")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start_nginx(binary: str, body: bytes, cpu: int | None) -> RunningServer:
+    workdir = Path(tempfile.mkdtemp(prefix="aiosonic-bench-nginx-"))
+    try:
+        # nginx workers drop to an unprivileged user when started as root: keep files readable.
+        workdir.chmod(0o755)
+        www = workdir / "www"
+        www.mkdir(mode=0o755)
+        with (www / "big").open("wb") as big:
+            big.truncate(BIG_SIZE)
+        (www / "big").chmod(0o644)
+        port = free_port()
+        version, numbers, stub_status = _nginx_build(binary)
+        conf = workdir / "nginx.conf"
+        conf.write_text(_nginx_config(workdir, port, body, stub_status))
+        argv = [binary, "-p", str(workdir), "-c", str(conf)]
+        if numbers >= (1, 19, 5):  # -e: startup errors go to our log, not /var/log/nginx
+            argv += ["-e", str(workdir / "error.log")]
+        log = workdir / "error.log"
+        with pinning.spawn_on(cpu), log.open("ab") as errors:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
+            )
+        server = RunningServer(
+            url=f"http://{HOST}:{port}/",
+            kind="nginx",
+            description=f"{version}, 1 worker",
+            process=process,
+            workdir=workdir,
+            log=log,
+            counts_requests=stub_status,
+        )
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        _wait_ready(process, port, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_embedded(body_size: int, cpu: int | None, why: str = "nginx not found") -> RunningServer:
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="aiosonic-bench-embedded-"))
+    log = workdir / "server.log"
+    argv = [sys.executable, "-m", "bench.server", "--port", str(port)]
+    argv += ["--body-size", str(body_size)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    with pinning.spawn_on(cpu), log.open("ab") as errors:
+        process = subprocess.Popen(
+            argv,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    server = RunningServer(
+        url=f"http://{HOST}:{port}/",
+        kind="embedded",
+        description=f"embedded asyncio.Protocol server on {loop} (FALLBACK: {why})",
+        process=process,
+        workdir=workdir,
+        log=log,
+        counts_requests=True,
+    )
+    try:
+        _wait_ready(process, port, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start(body_size: int, cpu: int | None, use_nginx: bool = True) -> RunningServer:
+    """nginx when available (and allowed), else the embedded fallback."""
+    if not use_nginx:
+        return start_embedded(body_size, cpu, why="--no-nginx")
+    binary = find_nginx()
+    if binary is not None:
+        return start_nginx(binary, make_body(body_size), cpu)
+    return start_embedded(body_size, cpu)
+
+
+# --- embedded fallback server -------------------------------------------------------------
+
+
+_STATUS_REQUEST = f"get {STATUS_PATH} ".encode()
+
+
+class _Counter:
+    __slots__ = ("requests",)
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+
+class _FixedResponder(asyncio.Protocol):
+    """Answers every request on the connection with the same pre-built response.
+
+    Requests are framed by ``\\r\\n\\r\\n``; a ``Content-Length`` request body is skipped.
+    Pipelined requests are answered in one write. ``GET STATUS_PATH`` answers with the number
+    of requests served so far.
+    """
+
+    __slots__ = ("buffer", "counter", "response", "transport")
+
+    def __init__(self, response: bytes, counter: _Counter) -> None:
+        self.response = response
+        self.counter = counter
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only duck-typed alike.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        out: list[bytes] = []
+        pos = 0
+        close = False
+        while True:
+            end = buffer.find(b"\r\n\r\n", pos)
+            if end < 0:
+                break
+            head = buffer[pos:end].lower()
+            length = 0
+            at = head.find(b"\r\ncontent-length:")
+            if at >= 0:
+                value_end = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17 : value_end if value_end >= 0 else len(head)])
+            if len(buffer) < end + 4 + length:
+                break
+            pos = end + 4 + length
+            self.counter.requests += 1
+            if head.startswith(_STATUS_REQUEST):
+                count = str(self.counter.requests).encode()
+                out.append(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(count), count))
+            else:
+                out.append(self.response)
+            if b"\r\nconnection: close" in head:
+                close = True
+                break
+        self.buffer = buffer[pos:]
+        assert self.transport is not None
+        if out:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if close or len(self.buffer) > 65536:
+            self.transport.close()
+
+
+async def _serve(port: int, body_size: int) -> None:
+    body = make_body(body_size)
+    response = (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Server: bench-embedded\r\n"
+        b"Content-Type: text/plain\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"Connection: keep-alive\r\n"
+        b"\r\n" + body
+    )
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
+            loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+    counter = _Counter()
+    server = await loop.create_server(
+        lambda: _FixedResponder(response, counter), HOST, port, backlog=4096, reuse_address=True
+    )
+    async with server:
+        await stop
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(description="Embedded benchmark HTTP server.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--body-size", type=int, default=600)
+    args = parser.parse_args()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve(args.port, args.body_size))
+        return
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_serve(args.port, args.body_size))
+    else:
+        uvloop.install()
+        asyncio.run(_serve(args.port, args.body_size))
+
+
+if __name__ == "__main__":
+    _main()

@@ -144,8 +144,10 @@ class CookieJar:
         if max_age is not None:
             expires = max_age
         host = url.host
-        if domain_attr is not None and domain_attr != host:
-            if _is_ip(host) or not _domain_match(host, domain_attr) or "." not in domain_attr:
+        if domain_attr is not None:
+            if domain_attr != host and (
+                _is_ip(host) or not _domain_match(host, domain_attr) or "." not in domain_attr
+            ):
                 return  # a cookie for a domain this host does not belong to
             domain, host_only = domain_attr, False
         else:

@@ -21,7 +21,15 @@ from ._url import URL
 from ._version import __version__
 from .exceptions import InvalidRequest
 
-__all__ = ["USER_AGENT", "Body", "build_connect_head", "build_head", "encode_body"]
+__all__ = [
+    "USER_AGENT",
+    "Body",
+    "build_connect_head",
+    "build_head",
+    "close_stream",
+    "encode_body",
+    "merge_headers",
+]
 
 USER_AGENT = f"aiosonic/{__version__}"
 _READ_BLOCK = 64 * 1024
@@ -123,23 +131,22 @@ def _pairs(headers: Any) -> Iterable[tuple[str, str]]:
     return headers  # type: ignore[no-any-return]
 
 
-def build_head(
+def merge_headers(
     method: str,
     url: URL,
     headers: Any,
     body: Body,
     *,
-    absolute_form: bool = False,
     proxy_authorization: str | None = None,
     cookie: str | None = None,
-) -> tuple[bytes, bool]:
-    """The serialised request head for ``method`` on ``url`` with the caller's headers,
-    and whether a streamed body must be sent with chunked framing.
+) -> tuple[list[tuple[str, str]], bool]:
+    """The request's header pairs, and whether a streamed body must be sent chunked.
 
-    A caller's own Content-Length or Transfer-Encoding header is kept; the body is then
-    framed to match it (a bytes body under ``Transfer-Encoding: chunked`` becomes one chunk).
-    ``absolute_form`` and ``proxy_authorization`` serve a request sent through an HTTP proxy;
-    ``cookie`` comes from the jar and gives way to a Cookie header the caller set.
+    Defaults first, then the caller's headers (which replace defaults of the same name,
+    compared without case), then what the body implies. A caller's own Content-Length or
+    Transfer-Encoding header is kept and the body is framed to match it.
+    ``proxy_authorization`` serves a request sent through an HTTP proxy; ``cookie`` comes
+    from the jar and gives way to a Cookie header the caller set.
     """
     merged: dict[str, list[tuple[str, str]]] = {
         name.lower(): [(name, value)] for name, value in _default_headers(url)
@@ -166,11 +173,26 @@ def build_head(
         elif body.stream is not None or body.data is not None or method in _BODY_METHODS:
             size = body.length if body.stream is not None else len(body.data or b"")
             merged["content-length"] = [("Content-Length", str(size))]
-    target = url.unparse() if absolute_form else url.target
-    head = encode_request_head(
-        method, target, (pair for pairs in merged.values() for pair in pairs)
+    return [pair for pairs in merged.values() for pair in pairs], chunked
+
+
+def build_head(
+    method: str,
+    url: URL,
+    headers: Any,
+    body: Body,
+    *,
+    absolute_form: bool = False,
+    proxy_authorization: str | None = None,
+    cookie: str | None = None,
+) -> tuple[bytes, bool]:
+    """The serialised HTTP/1.1 request head and whether a streamed body goes chunked
+    (see ``merge_headers``); ``absolute_form`` for a request sent to an HTTP proxy."""
+    pairs, chunked = merge_headers(
+        method, url, headers, body, proxy_authorization=proxy_authorization, cookie=cookie
     )
-    return head, chunked
+    target = url.unparse() if absolute_form else url.target
+    return encode_request_head(method, target, pairs), chunked
 
 
 def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes:
@@ -179,3 +201,15 @@ def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes
     if proxy_authorization is not None:
         headers.append(("Proxy-Authorization", proxy_authorization))
     return encode_request_head("CONNECT", authority, headers)
+
+
+async def close_stream(stream: Stream) -> None:
+    """Finalise a body iterator once sent or abandoned, so that what it holds open (a file
+    being uploaded, say) is released now rather than whenever it is garbage collected."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+        return
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()

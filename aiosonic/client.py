@@ -20,8 +20,10 @@ from typing import Any
 
 from ._cookies import CookieJar
 from ._headers import HttpHeaders
-from ._request import Body, build_head, encode_body
-from ._tls import client_context
+from ._http2 import h2_request_headers
+from ._http11 import encode_request_head
+from ._request import Body, build_head, encode_body, merge_headers
+from ._tls import client_context, offer_h2, offers_h2
 from ._url import URL, parse_url
 from .connectors import Route, TCPConnector
 from .exceptions import InvalidRequest, MaxRedirects
@@ -47,6 +49,17 @@ _BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"
 # Credentials the caller set for one origin; never sent to another.
 _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
 _SIMPLE_CACHE_MAX = 1024
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+def _h2_mode(per_request: bool, default: bool) -> str | None:
+    """How HTTP/2 may be used: "prior" (asked on this request: h2c for http, ALPN for
+    https), "alpn" (a client or connector default: https only), or None."""
+    if per_request:
+        return "prior"
+    if default:
+        return "alpn"
+    return None
 
 
 class _Simple:
@@ -70,6 +83,7 @@ class HTTPClient:
     - ``verify_ssl``: verify server certificates (a request's ``verify=False`` also disables).
     - ``proxy``: an HTTP ``Proxy`` for every request.
     - ``max_redirects``: how many redirects ``follow=True`` follows before ``MaxRedirects``.
+    - ``http2``: offer HTTP/2 to https origins by default (see ``request``).
     """
 
     def __init__(
@@ -80,8 +94,10 @@ class HTTPClient:
         proxy: Proxy | None = None,
         *,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        http2: bool = False,
     ) -> None:
         self.connector = connector or TCPConnector()
+        self.http2 = http2
         self.handle_cookies = handle_cookies
         self.cookie_jar: CookieJar | None = CookieJar() if handle_cookies else None
         self.verify_ssl = verify_ssl
@@ -135,10 +151,17 @@ class HTTPClient:
 
         The body is read with ``await response.content()`` / ``text()`` / ``json()`` or
         streamed with ``response.read_chunks()``.
+
+        ``http2=True`` (or the client's or connector's ``http2``) offers HTTP/2 to https
+        origins through ALPN, falling back to HTTP/1.1 when the server picks it; on an
+        ``http://`` URL a per-request ``http2=True`` speaks cleartext HTTP/2 (h2c) with
+        prior knowledge. ``response.http_version`` says which was used.
         """
         timeouts = timeouts or self.connector.timeouts
+        h2 = _h2_mode(http2, self.http2 or self.connector.http2)
         if (
-            headers is None
+            h2 is None
+            and headers is None
             and params is None
             and data is None
             and json is None
@@ -167,10 +190,10 @@ class HTTPClient:
         if params:
             url_obj = url_obj.with_params(params)
         body = self._encode(data, json, json_serializer, multipart)
-        response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts)
+        response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts, h2)
         if follow and response.status_code in _REDIRECTS:
             return await self._follow(response, url_obj, method, headers, body, verify, ssl,
-                                      timeouts, max_redirects)
+                                      timeouts, max_redirects, h2)
         return response
 
     def _prepare_simple(self, method: str, url: str) -> _Simple:
@@ -197,11 +220,22 @@ class HTTPClient:
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         return method.upper()
 
-    def _route(self, url: URL, verify: bool, ssl: _ssl.SSLContext | None) -> Route:
+    def _route(
+        self, url: URL, verify: bool, ssl: _ssl.SSLContext | None, h2: str | None = None
+    ) -> Route:
         context = None
         if url.is_secure:
-            context = ssl if ssl is not None else client_context(verify and self.verify_ssl)
-        return self.connector.route(url, context, self.proxy)
+            if h2 == "prior":
+                h2 = "alpn"  # https always negotiates
+            if ssl is not None:
+                if h2 is None and offers_h2(ssl):
+                    h2 = "alpn"  # it offers h2 since an earlier request: the server may pick it
+                context = offer_h2(ssl) if h2 is not None else ssl
+            else:
+                context = client_context(verify and self.verify_ssl, h2 is not None)
+        elif h2 != "prior":
+            h2 = None  # cleartext HTTP/2 only when asked for on this very request
+        return self.connector.route(url, context, self.proxy, h2)
 
     @staticmethod
     def _encode(data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool) -> Body:
@@ -228,18 +262,24 @@ class HTTPClient:
         verify: bool,
         ssl: _ssl.SSLContext | None,
         timeouts: Timeouts,
+        h2: str | None = None,
     ) -> HttpResponse:
-        route = self._route(url, verify, ssl)
+        route = self._route(url, verify, ssl, h2)
         jar = self.cookie_jar
-        head, chunked = build_head(
+        pairs, chunked = merge_headers(
             method,
             url,
             headers,
             body,
-            absolute_form=route.absolute_form,
             proxy_authorization=route.head_proxy_authorization,
             cookie=jar.header_for(url) if jar is not None else None,
         )
+        head = encode_request_head(
+            method, url.unparse() if route.absolute_form else url.target, pairs
+        )
+        h2_headers = None
+        if route.http2 is not None and not route.absolute_form:
+            h2_headers = h2_request_headers(method, url, pairs)
         data, stream = body.data, body.stream
         if chunked and data is not None:
             stream = [data]  # the caller asked for chunked framing
@@ -252,6 +292,8 @@ class HTTPClient:
             chunked=chunked,
             head_request=method == "HEAD",
             timeouts=timeouts,
+            h2_headers=h2_headers,
+            idempotent=method in _IDEMPOTENT,
         )
         if jar is not None:
             jar.extract(url, response.raw_headers)
@@ -268,6 +310,7 @@ class HTTPClient:
         ssl: _ssl.SSLContext | None,
         timeouts: Timeouts,
         max_redirects: int | None,
+        h2: str | None = None,
     ) -> HttpResponse:
         limit = self.max_redirects if max_redirects is None else max_redirects
         current = HttpHeaders(headers) if headers else HttpHeaders()
@@ -300,7 +343,7 @@ class HTTPClient:
                 raise MaxRedirects(f"redirect loop back to {target.unparse()!r}")
             seen.add(key)
             url = target
-            response = await self._send(url, method, current, body, verify, ssl, timeouts)
+            response = await self._send(url, method, current, body, verify, ssl, timeouts, h2)
         return response
 
     # -- verbs: one-line forwards ---------------------------------------------------------

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from ._connection import HTTP11Protocol
+from ._http2 import HTTP2Protocol
 
 if TYPE_CHECKING:
     from .connectors import TCPConnector
@@ -57,7 +58,7 @@ class Connection:
         self.pool: BasePool | None = None
         self.state = ConnectionState.NEW
         self.key: Hashable | None = None
-        self.protocol: HTTP11Protocol | None = None
+        self.protocol: HTTP11Protocol | HTTP2Protocol | None = None
         self.requests_count = 0
 
     def __repr__(self) -> str:
@@ -88,21 +89,61 @@ class Connection:
         ssl_context: ssl.SSLContext | None,
         server_hostname: str | None,
         family: int = 0,
+        http2: str | None = None,
     ) -> None:
-        """Open a new transport to ``host:port`` (an address), replacing any previous one."""
+        """Open a new transport to ``host:port`` (an address), replacing any previous one.
+
+        ``http2``: None for HTTP/1.1 only, "alpn" to speak whichever of h2 and http/1.1 the
+        TLS handshake selects, "prior" for cleartext h2 with prior knowledge.
+        """
         self._drop_transport()
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(
-            lambda: HTTP11Protocol(loop, self),
-            host,
-            port,
-            ssl=ssl_context,
-            server_hostname=server_hostname,
-            family=family,
-        )
-        self.protocol = protocol
+        if http2 is None:
+            _, protocol = await loop.create_connection(
+                lambda: HTTP11Protocol(loop, self),
+                host,
+                port,
+                ssl=ssl_context,
+                server_hostname=server_hostname,
+                family=family,
+            )
+            self.protocol = protocol
+        else:
+            _, selector = await loop.create_connection(
+                lambda: _Select(loop, self, prior_knowledge=http2 == "prior"),
+                host,
+                port,
+                ssl=ssl_context,
+                server_hostname=server_hostname,
+                family=family,
+            )
+            self.protocol = selector.selected
         self.key = key
         self.requests_count = 0
+
+    def upgrade_to_h2_if_selected(self, transport: asyncio.BaseTransport) -> None:
+        """After TLS was started inside a proxy tunnel: switch to HTTP/2 if ALPN chose it."""
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+            protocol = HTTP2Protocol(asyncio.get_running_loop(), self)
+            transport.set_protocol(protocol)
+            protocol.connection_made(transport)
+            self.protocol = protocol
+
+    @property
+    def is_h2(self) -> bool:
+        return isinstance(self.protocol, HTTP2Protocol)
+
+    # -- HTTP/2 owner: the slot stays lent out for the whole life of an h2 connection ------
+
+    def stream_freed(self) -> None:
+        self.connector.h2_capacity_freed(self)
+
+    def h2_finished(self) -> None:
+        self.connector.h2_forget(self)
+        self._drop_transport()
+        if self.pool is not None and self.state is ConnectionState.ACTIVE:
+            self.pool.release(self)
 
     def exchange_done(self, keep_alive: bool) -> None:
         """Called by the protocol once per request; frees the slot."""
@@ -127,3 +168,30 @@ class Connection:
         """Close the transport for good; the slot is never used again."""
         self._drop_transport()
         self.transition("close")
+
+
+class _Select(asyncio.Protocol):
+    """Chooses the protocol once the connection is up: h2 if ALPN selected it (or with
+    prior knowledge), HTTP/1.1 otherwise; then hands the transport over to it."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, owner: Connection, *, prior_knowledge: bool
+    ) -> None:
+        self.loop = loop
+        self.owner = owner
+        self.prior_knowledge = prior_knowledge
+        self.selected: HTTP11Protocol | HTTP2Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        chosen = "h2" if self.prior_knowledge else None
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            chosen = ssl_object.selected_alpn_protocol()
+        protocol: HTTP11Protocol | HTTP2Protocol
+        if chosen == "h2":
+            protocol = HTTP2Protocol(self.loop, self.owner)
+        else:
+            protocol = HTTP11Protocol(self.loop, self.owner)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        self.selected = protocol

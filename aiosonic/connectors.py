@@ -23,10 +23,12 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterable, Hashable, Iterable
-from typing import Any
+from typing import Any, cast
 
+from ._connection import HTTP11Protocol
 from ._deadline import Deadline
-from ._request import build_connect_head
+from ._http2 import HTTP2Protocol, StreamNotProcessed
+from ._request import build_connect_head, close_stream
 from ._url import URL
 from .connection import Connection
 from .exceptions import (
@@ -56,6 +58,7 @@ class Route:
     __slots__ = (
         "absolute_form",
         "host",
+        "http2",
         "key",
         "port",
         "proxy_authorization",
@@ -64,7 +67,15 @@ class Route:
         "tunnel",
     )
 
-    def __init__(self, url: URL, ssl_context: ssl.SSLContext | None, proxy: Proxy | None) -> None:
+    def __init__(
+        self,
+        url: URL,
+        ssl_context: ssl.SSLContext | None,
+        proxy: Proxy | None,
+        http2: str | None = None,
+    ) -> None:
+        # http2: None (HTTP/1.1), "alpn" (whatever TLS negotiates) or "prior" (h2c).
+        self.http2 = http2
         self.ssl_context = ssl_context
         self.server_hostname = url.host if ssl_context is not None else None
         self.tunnel: str | None = None
@@ -72,7 +83,7 @@ class Route:
         self.proxy_authorization: str | None = None
         if proxy is None:
             self.host, self.port = url.host, url.port
-            self.key: Hashable = (url.scheme, url.host, url.port, ssl_context)
+            self.key: Hashable = (url.scheme, url.host, url.port, ssl_context, http2)
             return
         self.host, self.port = proxy.url.host, proxy.url.port
         self.proxy_authorization = proxy.authorization
@@ -83,7 +94,7 @@ class Route:
             bracketed = f"[{url.host}]" if ":" in url.host else url.host
             self.tunnel = f"{bracketed}:{url.port}"
             self.key = ("tunnel", url.host, url.port, ssl_context, self.host, self.port,
-                        proxy.auth)
+                        proxy.auth, http2)
 
     @property
     def head_proxy_authorization(self) -> str | None:
@@ -102,6 +113,13 @@ class TCPConnector:
     - ``ttl_dns_cache``: how long resolved addresses are reused, in milliseconds;
       ``use_dns_cache=False`` resolves on every new connection.
     - ``conn_max_requests``: a connection serves at most this many requests, then is closed.
+    - ``http2``: offer HTTP/2 (ALPN) to https origins for every request through it.
+
+    HTTP/2: one connection per origin carries up to the server's
+    SETTINGS_MAX_CONCURRENT_STREAMS requests at once; beyond that a new connection is
+    opened while the pool has a free slot, and requests wait for a free stream otherwise.
+    Each HTTP/2 connection holds one pool slot for its whole life, so ``pool_size`` still
+    bounds the number of connections.
     """
 
     def __init__(
@@ -114,6 +132,8 @@ class TCPConnector:
         ttl_dns_cache: int = 10000,
         use_dns_cache: bool = True,
         conn_max_requests: int = 100,
+        *,
+        http2: bool = False,
     ) -> None:
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
@@ -125,18 +145,32 @@ class TCPConnector:
         self.ttl_dns_cache = ttl_dns_cache
         self.use_dns_cache = use_dns_cache
         self.conn_max_requests = conn_max_requests
+        self.http2 = http2
         self.pool = self.pool_cls(self, pool_size, self.connection_cls)
         self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
         self._routes: dict[tuple[Any, ...], Route] = {}
+        # HTTP/2: live connections per route key (each holds a pool slot for its whole life),
+        # requests waiting for a free stream, connections being opened, and the routes whose
+        # server chose HTTP/1.1 in ALPN.
+        self._h2_conns: dict[Hashable, list[Connection]] = {}
+        self._h2_waiters: dict[Hashable, list[asyncio.Future[None]]] = {}
+        self._h2_opening: dict[Hashable, asyncio.Future[None]] = {}
+        self._h1_only: set[Hashable] = set()
 
-    def route(self, url: URL, ssl_context: ssl.SSLContext | None, proxy: Proxy | None) -> Route:
+    def route(
+        self,
+        url: URL,
+        ssl_context: ssl.SSLContext | None,
+        proxy: Proxy | None,
+        http2: str | None = None,
+    ) -> Route:
         """The (cached) route for requests to ``url``'s origin."""
-        cache_key = (url.origin, ssl_context, proxy)
+        cache_key = (url.origin, ssl_context, proxy, http2)
         route = self._routes.get(cache_key)
         if route is None:
             if len(self._routes) >= _ROUTE_CACHE_MAX:
                 self._routes.clear()
-            route = self._routes[cache_key] = Route(url, ssl_context, proxy)
+            route = self._routes[cache_key] = Route(url, ssl_context, proxy, http2)
         return route
 
     async def cleanup(self) -> None:
@@ -156,8 +190,20 @@ class TCPConnector:
         chunked: bool = True,
         head_request: bool,
         timeouts: Timeouts,
+        h2_headers: list[tuple[bytes, bytes]] | None = None,
+        idempotent: bool = False,
     ) -> HttpResponse:
-        """Send one request and return its response as soon as the head has arrived."""
+        """Send one request and return its response as soon as the head has arrived.
+
+        With ``h2_headers`` (and a route that allows it) the request goes over HTTP/2 when
+        the server speaks it, and over HTTP/1.1 with ``head`` otherwise.
+        """
+        if h2_headers is not None and route.http2 is not None and route.key not in self._h1_only:
+            response = await self._send_h2(
+                route, body, stream, timeouts, h2_headers, idempotent and stream is None
+            )
+            if response is not None:
+                return response
         loop = asyncio.get_running_loop()
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
@@ -177,7 +223,8 @@ class TCPConnector:
                     conn.exchange_done(False)  # frees the slot, closing anything half-open
                     raise
                 protocol = conn.protocol
-            assert protocol is not None
+            # HTTP/2 connections never sit free in the pool, so this is HTTP/1.1.
+            protocol = cast(HTTP11Protocol, protocol)
             waiter = protocol.start(
                 head,
                 body,
@@ -187,7 +234,10 @@ class TCPConnector:
             )
             try:
                 if stream is not None:
-                    await protocol.send_stream(stream, chunked)
+                    try:
+                        await protocol.send_stream(stream, chunked)
+                    finally:
+                        await close_stream(stream)
                 return await waiter
             except ConnectionDisconnected:
                 if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
@@ -259,6 +309,7 @@ class TCPConnector:
                         ssl_context=direct_tls,
                         server_hostname=route.server_hostname if direct_tls else None,
                         family=address["family"],
+                        http2=route.http2 if route.tunnel is None else None,
                     )
                     break
                 except OSError as exc:
@@ -276,8 +327,8 @@ class TCPConnector:
         self, loop: asyncio.AbstractEventLoop, conn: Connection, route: Route
     ) -> None:
         """Ask the proxy for a tunnel to the origin, then start TLS with the origin in it."""
-        protocol = conn.protocol
-        assert protocol is not None and route.tunnel is not None
+        protocol = cast(HTTP11Protocol, conn.protocol)  # tunnels start as HTTP/1.1
+        assert route.tunnel is not None
         waiter = protocol.start(
             build_connect_head(route.tunnel, route.proxy_authorization),
             None,
@@ -297,7 +348,7 @@ class TCPConnector:
             raise ProxyError(f"proxy closed the tunnel to {route.tunnel}")
         assert protocol.transport is not None and route.ssl_context is not None
         try:
-            protocol.transport = await loop.start_tls(
+            transport = await loop.start_tls(
                 protocol.transport,
                 protocol,
                 route.ssl_context,
@@ -305,6 +356,162 @@ class TCPConnector:
             )
         except OSError as exc:
             raise map_oserror(exc, f"cannot connect to {route.tunnel} through the proxy") from exc
+        assert transport is not None
+        protocol.transport = transport
+        if route.http2 is not None:
+            conn.upgrade_to_h2_if_selected(transport)
+
+    # -- HTTP/2 ---------------------------------------------------------------------------
+
+    async def _send_h2(
+        self,
+        route: Route,
+        body: bytes | None,
+        stream: Stream | None,
+        timeouts: Timeouts,
+        h2_headers: list[tuple[bytes, bytes]],
+        retryable: bool,
+    ) -> HttpResponse | None:
+        """Send over HTTP/2; None if the server turned out to speak HTTP/1.1 only.
+
+        Streams the server did not process (GOAWAY, REFUSED_STREAM) are sent again on
+        another connection when the request is idempotent and its body can be replayed.
+        """
+        loop = asyncio.get_running_loop()
+        total = timeouts.request_timeout
+        deadline = None if total is None else loop.time() + total
+        attempts = 0
+        while True:
+            conn = await self._h2_connection(loop, route, timeouts, deadline)
+            if conn is None:
+                return None
+            protocol = conn.protocol
+            assert isinstance(protocol, HTTP2Protocol)
+            try:
+                return await self._exchange_h2(protocol, h2_headers, body, stream, timeouts,
+                                               deadline)
+            except StreamNotProcessed:
+                attempts += 1
+                if retryable and attempts < 3:
+                    continue
+                raise
+
+    async def _exchange_h2(
+        self,
+        protocol: HTTP2Protocol,
+        h2_headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        stream: Stream | None,
+        timeouts: Timeouts,
+        deadline: float | None,
+    ) -> HttpResponse:
+        ends = body is None and stream is None
+        h2_stream, waiter = protocol.start(
+            h2_headers, ends, deadline=deadline, sock_read=timeouts.sock_read
+        )
+        try:
+            if body is not None:
+                await protocol.send_body(h2_stream, body)
+            elif stream is not None:
+                try:
+                    await protocol.send_body(h2_stream, stream)
+                finally:
+                    await close_stream(stream)
+            return await waiter
+        except ConnectionDisconnected:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                return waiter.result()  # the server answered before taking the whole body
+            raise
+        except BaseException as exc:
+            protocol.fail_stream(h2_stream, exc)
+            if not waiter.done():
+                waiter.cancel()
+            raise
+
+    async def _h2_connection(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        route: Route,
+        timeouts: Timeouts,
+        deadline: float | None,
+    ) -> Connection | None:
+        """A live h2 connection with a free stream for ``route``, opening one if need be
+        (at most one opening per route at a time); None if the server chose HTTP/1.1."""
+        key = route.key
+        while True:
+            conns = self._h2_conns.get(key)
+            if conns:
+                for conn in conns:
+                    protocol = conn.protocol
+                    if isinstance(protocol, HTTP2Protocol) and protocol.can_take_stream:
+                        return conn
+            if key in self._h1_only:
+                return None
+            opening = self._h2_opening.get(key)
+            if opening is not None:
+                await asyncio.shield(opening)
+                continue
+            slot = self.pool.acquire_nowait(key)
+            if slot is None:
+                if conns:
+                    # Every stream of every connection is busy and no slot is free: wait
+                    # for a stream to end (or a connection to go) rather than queue for a slot.
+                    await self._wait_h2_capacity(loop, key, deadline)
+                    continue
+                slot = await self._wait_for_slot(loop, key, timeouts, deadline)
+            if slot.is_open():
+                # An idle HTTP/1.1 connection for this very route: the server chose http/1.1.
+                self._h1_only.add(key)
+                self.pool.release(slot)
+                return None
+            opened = self._h2_opening[key] = loop.create_future()
+            try:
+                await self._open(loop, slot, route, timeouts, deadline)
+            except BaseException:
+                slot.exchange_done(False)
+                raise
+            finally:
+                del self._h2_opening[key]
+                opened.set_result(None)
+            if slot.is_h2:
+                self._h2_conns.setdefault(key, []).append(slot)
+                return slot
+            self._h1_only.add(key)
+            if len(self._h1_only) > _ROUTE_CACHE_MAX:
+                self._h1_only.clear()
+            self.pool.release(slot)
+            return None
+
+    async def _wait_h2_capacity(
+        self, loop: asyncio.AbstractEventLoop, key: Hashable, deadline: float | None
+    ) -> None:
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._h2_waiters.setdefault(key, []).append(waiter)
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(deadline, _expire_waiter, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def h2_capacity_freed(self, conn: Connection) -> None:
+        """A stream ended (or the limit rose) on ``conn``: wake requests waiting for one."""
+        waiters = self._h2_waiters.pop(conn.key, None)
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def h2_forget(self, conn: Connection) -> None:
+        """``conn`` takes no more streams (closed or GOAWAY drained)."""
+        conns = self._h2_conns.get(conn.key)
+        if conns is not None and conn in conns:
+            conns.remove(conn)
+            if not conns:
+                del self._h2_conns[conn.key]
+        self.h2_capacity_freed(conn)
 
     async def _resolve(self, host: str, port: int) -> list[dict[str, Any]]:
         try:
@@ -327,3 +534,10 @@ class TCPConnector:
         if self.use_dns_cache:
             self._dns_cache[(host, port)] = (now + self.ttl_dns_cache / 1000, addresses)
         return addresses
+
+
+def _expire_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(
+            RequestTimeout("request_timeout elapsed while waiting for a free HTTP/2 stream")
+        )

@@ -14,20 +14,27 @@ import json as _json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._decode import DEFAULT_MAX_DECOMPRESSED_SIZE, BodyDecoder, make_decoder
 from ._headers import HttpHeaders
 from .exceptions import AiosonicError, ConnectionDisconnected
 
-if TYPE_CHECKING:
-    from ._connection import HTTP11Protocol
-
-__all__ = ["HttpResponse", "ResponseConsumed"]
+__all__ = ["BodySource", "HttpResponse", "ResponseConsumed"]
 
 # While the caller streams, stop reading the socket above this many buffered bytes.
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = HIGH_WATER // 4
+
+
+class BodySource(Protocol):
+    """Where a response's body comes from: an HTTP/1.1 connection or an HTTP/2 stream."""
+
+    def pause_body(self) -> None: ...
+
+    def resume_body(self) -> None: ...
+
+    def abort(self, exc: BaseException) -> None: ...
 
 
 class ResponseConsumed(AiosonicError):
@@ -96,7 +103,7 @@ class HttpResponse:
         self._bounded = True
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
-        self._protocol: HTTP11Protocol | None = None
+        self._protocol: BodySource | None = None
         self._body: bytes | None = None
         self._max_decompressed_size = DEFAULT_MAX_DECOMPRESSED_SIZE
 

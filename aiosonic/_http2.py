@@ -1,0 +1,516 @@
+"""HTTP/2 over one connection: the sans-IO ``h2`` state machine driven by an asyncio.Protocol.
+
+One TLS connection (ALPN "h2") or cleartext connection (h2c, prior knowledge) carries many
+concurrent streams. The loop calls ``data_received``; h2 turns the bytes into events, which
+complete the waiting request's response head, feed bodies, and end or reset streams. Bytes
+h2 wants to send are flushed after every event batch and every local action.
+
+Flow control both ways: request bodies never go past the peer's window (a sender waits for
+WINDOW_UPDATE), and response data is acknowledged as the reader consumes it, so a slow reader
+of one stream stalls only that stream. Our initial window is generous (4 MiB by default).
+
+GOAWAY: the connection takes no new streams; streams the server did not process (above its
+last stream id) fail with ``StreamNotProcessed`` so the connector can retry idempotent
+requests on another connection; the rest finish. A dying connection fails every stream.
+Server push is refused (SETTINGS_ENABLE_PUSH=0); PING is answered by h2 itself.
+
+This module never picks connections (the connector does) and never parses HTTP/1.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterable, Callable, Iterable
+from typing import Any, Protocol, cast
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+from ._url import URL
+from .exceptions import (
+    AiosonicError,
+    ConnectionDisconnected,
+    HttpParsingError,
+    InvalidRequest,
+    ReadTimeout,
+    RequestTimeout,
+)
+from .response import HttpResponse
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "HTTP2Protocol",
+    "StreamNotProcessed",
+    "h2_request_headers",
+]
+
+DEFAULT_WINDOW = 4 * 1024 * 1024
+MAX_HEADER_LIST_SIZE = 64 * 1024
+# We track at most this many streams the server could open towards us (push is off anyway).
+MAX_INBOUND_STREAMS = 100
+_INF = float("inf")
+# Connection-specific headers have no meaning in HTTP/2 (RFC 9113 8.2.2).
+_NOT_IN_H2 = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}
+)
+
+
+class StreamNotProcessed(ConnectionDisconnected):
+    """The server will not process this stream (GOAWAY above it, or REFUSED_STREAM): it is
+    safe to send the request again on another connection."""
+
+
+class H2Owner(Protocol):
+    """Told when a stream ends (capacity freed) and when the connection is finished."""
+
+    def stream_freed(self) -> None: ...
+
+    def h2_finished(self) -> None: ...
+
+
+def h2_request_headers(
+    method: str, url: URL, pairs: Iterable[tuple[str, str]]
+) -> list[tuple[bytes, bytes]]:
+    """Pseudo-headers first, then the request's headers in lower case, minus the ones that
+    are specific to an HTTP/1.1 connection."""
+    headers = [
+        (b":method", method.encode("ascii")),
+        (b":scheme", b"https" if url.is_secure else b"http"),
+        (b":authority", url.host_header.encode("ascii")),
+        (b":path", url.target.encode("ascii")),
+    ]
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered in _NOT_IN_H2:
+            continue
+        if lowered == "te" and value.lower() != "trailers":
+            continue
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8")
+        headers.append((lowered.encode("ascii"), raw))
+    return headers
+
+
+class _Stream:
+    """One request/response exchange on an HTTP/2 connection; the response's body source."""
+
+    __slots__ = (
+        "deadline",
+        "ended",
+        "head_waiter",
+        "last_read",
+        "paused",
+        "protocol",
+        "response_ref",
+        "sid",
+        "sock_read",
+        "timer",
+        "unacked",
+    )
+
+    def __init__(
+        self,
+        protocol: HTTP2Protocol,
+        sid: int,
+        waiter: asyncio.Future[HttpResponse],
+        deadline: float | None,
+        sock_read: float | None,
+        now: float,
+    ) -> None:
+        self.protocol = protocol
+        self.sid = sid
+        self.head_waiter: asyncio.Future[HttpResponse] | None = waiter
+        self.response_ref: weakref.ref[HttpResponse] | None = None
+        self.paused = False
+        self.unacked = 0
+        self.deadline = _INF if deadline is None else deadline
+        self.sock_read = sock_read
+        self.last_read = now
+        self.ended = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def response(self) -> HttpResponse | None:
+        ref = self.response_ref
+        return ref() if ref is not None else None
+
+    # BodySource --------------------------------------------------------------------------
+
+    def pause_body(self) -> None:
+        self.paused = True
+
+    def resume_body(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.last_read = self.protocol.loop.time()
+            if self.unacked:
+                self.protocol.acknowledge(self, self.unacked)
+                self.unacked = 0
+
+    def abort(self, exc: BaseException) -> None:
+        self.protocol.fail_stream(self, exc, reset=True)
+
+
+class HTTP2Protocol(asyncio.Protocol):
+    """One HTTP/2 connection carrying many concurrent request streams."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, owner: H2Owner, window: int = DEFAULT_WINDOW
+    ) -> None:
+        self.loop = loop
+        self.owner = owner
+        self.window = window
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.goaway = False
+        self.streams: dict[int, _Stream] = {}
+        self._finished = False
+        self._send_waiters: list[asyncio.Future[None]] = []
+        self._writing_paused = False
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self.h2 = h2.connection.H2Connection(config=config)
+        self.h2.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window,
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_INBOUND_STREAMS,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
+            },
+        )
+
+    # -- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.h2.initiate_connection()
+        if self.window > 65535:
+            self.h2.increment_flow_control_window(self.window - 65535)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except (h2.exceptions.ProtocolError, ValueError) as exc:
+            self._die(HttpParsingError(f"HTTP/2 protocol error from the server: {exc}"))
+            return
+        now = self.loop.time()
+        for event in events:
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                handler(self, event, now)
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        reason = f"connection lost: {exc}" if exc else "server closed the HTTP/2 connection"
+        self._die(ConnectionDisconnected(reason))
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake_senders()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _on_response(self, event: h2.events.ResponseReceived, now: float) -> None:
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            return
+        stream.last_read = now
+        status = 0
+        raw_headers: list[tuple[bytes, bytes]] = []
+        encoding: bytes | None = None
+        for name, value in event.headers:
+            if name.startswith(b":"):
+                if name == b":status":
+                    status = int(value)
+                continue
+            raw_headers.append((name, value))
+            if name == b"content-encoding":
+                encoding = value if encoding is None else encoding + b"," + value
+        response = HttpResponse(status, "", "2", raw_headers, encoding)
+        response._protocol = stream
+        stream.response_ref = weakref.ref(response, self._response_dropped(stream))
+        waiter = stream.head_waiter
+        stream.head_waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _on_data(self, event: h2.events.DataReceived, now: float) -> None:
+        stream = self.streams.get(event.stream_id)
+        size = event.flow_controlled_length
+        if stream is None:
+            # Data for a stream we gave up on: keep the connection window open.
+            self.h2.acknowledge_received_data(size, event.stream_id)
+            return
+        stream.last_read = now
+        response = stream.response()
+        if response is not None and event.data:
+            response._feed(event.data)
+        if stream.paused:
+            stream.unacked += size
+        elif size:
+            self.acknowledge(stream, size)
+
+    def _on_end(self, event: h2.events.StreamEnded, now: float) -> None:
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            return
+        response = stream.response()
+        if response is not None:
+            response._finish()
+        elif stream.head_waiter is not None:
+            self.fail_stream(stream, ConnectionDisconnected("stream ended without a response"))
+            return
+        self._end_stream(stream)
+
+    def _on_reset(self, event: h2.events.StreamReset, now: float) -> None:
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            return
+        code = event.error_code
+        if code == h2.errors.ErrorCodes.REFUSED_STREAM and stream.head_waiter is not None:
+            error: AiosonicError = StreamNotProcessed("server refused the stream (REFUSED_STREAM)")
+        else:
+            error = ConnectionDisconnected(f"server reset the stream (error code {code!r})")
+        self.fail_stream(stream, error, reset=False)
+
+    def _on_goaway(self, event: h2.events.ConnectionTerminated, now: float) -> None:
+        self.goaway = True
+        last = event.last_stream_id if event.last_stream_id is not None else 0
+        for stream in list(self.streams.values()):
+            if stream.sid > last:
+                self.fail_stream(
+                    stream,
+                    StreamNotProcessed(
+                        f"server sent GOAWAY (error code {event.error_code!r}) "
+                        "before processing this request"
+                    ),
+                    reset=False,
+                )
+        self._maybe_finish()
+
+    def _on_window(self, event: h2.events.WindowUpdated, now: float) -> None:
+        self._wake_senders()
+
+    def _on_settings(self, event: h2.events.RemoteSettingsChanged, now: float) -> None:
+        self._wake_senders()
+        self.owner.stream_freed()  # a higher concurrency limit frees capacity too
+
+    def _on_push(self, event: h2.events.PushedStreamReceived, now: float) -> None:
+        if event.pushed_stream_id is not None:
+            self.h2.reset_stream(event.pushed_stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+
+    # -- streams --------------------------------------------------------------------------
+
+    @property
+    def can_take_stream(self) -> bool:
+        return (
+            not self.closed
+            and not self.goaway
+            and self.h2.open_outbound_streams < self.h2.remote_settings.max_concurrent_streams
+        )
+
+    @property
+    def is_usable(self) -> bool:
+        return self.can_take_stream
+
+    def start(
+        self,
+        headers: list[tuple[bytes, bytes]],
+        end_stream: bool,
+        *,
+        deadline: float | None,
+        sock_read: float | None,
+    ) -> tuple[_Stream, asyncio.Future[HttpResponse]]:
+        """Open a stream and send the request headers; the future resolves to the response."""
+        if not self.can_take_stream:
+            raise StreamNotProcessed("the HTTP/2 connection takes no new streams")
+        sid = self.h2.get_next_available_stream_id()
+        try:
+            self.h2.send_headers(sid, headers, end_stream=end_stream)
+        except h2.exceptions.ProtocolError as exc:
+            raise InvalidRequest(f"request headers refused by HTTP/2 rules: {exc}") from None
+        waiter: asyncio.Future[HttpResponse] = self.loop.create_future()
+        now = self.loop.time()
+        stream = _Stream(self, sid, waiter, deadline, sock_read, now)
+        self.streams[sid] = stream
+        self._arm(stream, now)
+        self._flush()
+        return stream, waiter
+
+    async def send_body(
+        self, stream: _Stream, body: bytes | Iterable[bytes] | AsyncIterable[bytes]
+    ) -> None:
+        """Send a request body within the peer's flow-control windows, then end the stream."""
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            await self._send_data(stream, bytes(body))
+        elif isinstance(body, AsyncIterable):
+            async for piece in body:
+                await self._send_data(stream, _as_bytes(piece))
+        else:
+            for piece in body:
+                await self._send_data(stream, _as_bytes(piece))
+        self._check_sendable(stream)
+        self.h2.end_stream(stream.sid)
+        self._flush()
+
+    async def _send_data(self, stream: _Stream, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            self._check_sendable(stream)
+            window = min(
+                self.h2.local_flow_control_window(stream.sid), self.h2.max_outbound_frame_size
+            )
+            if window <= 0 or self._writing_paused:
+                waiter = self.loop.create_future()
+                self._send_waiters.append(waiter)
+                await waiter
+                continue
+            self.h2.send_data(stream.sid, view[:window].tobytes())
+            view = view[window:]
+            self._flush()
+
+    def _check_sendable(self, stream: _Stream) -> None:
+        if stream.ended or self.streams.get(stream.sid) is not stream:
+            raise ConnectionDisconnected("the stream ended while sending the request body")
+
+    def acknowledge(self, stream: _Stream, size: int) -> None:
+        if not self.closed and stream.sid in self.streams:
+            self.h2.acknowledge_received_data(size, stream.sid)
+            self._flush()
+
+    def fail_stream(self, stream: _Stream, exc: BaseException, reset: bool = True) -> None:
+        """End a stream with an error (and RST_STREAM it if the server may still send)."""
+        if stream.ended:
+            return
+        waiter = stream.head_waiter
+        stream.head_waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+            waiter.exception()  # whoever awaits still gets it; nobody is worth no log
+        response = stream.response()
+        if response is not None:
+            response._fail(exc)
+        if reset and not self.closed:
+            try:
+                self.h2.reset_stream(stream.sid, h2.errors.ErrorCodes.CANCEL)
+            except h2.exceptions.ProtocolError:
+                pass  # already closed on the server's side
+            self._flush()
+        self._end_stream(stream)
+
+    def _end_stream(self, stream: _Stream) -> None:
+        stream.ended = True
+        if stream.timer is not None:
+            stream.timer.cancel()
+            stream.timer = None
+        self.streams.pop(stream.sid, None)
+        self._wake_senders()
+        self.owner.stream_freed()
+        self._maybe_finish()
+
+    def _response_dropped(
+        self, stream: _Stream
+    ) -> Callable[[weakref.ref[HttpResponse]], None]:
+        def dropped(ref: weakref.ref[HttpResponse]) -> None:
+            if ref is stream.response_ref and not stream.ended:
+                self.fail_stream(stream, ConnectionDisconnected("response dropped unread"))
+
+        return dropped
+
+    def close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            try:
+                self.h2.close_connection()
+                self._flush()
+            except h2.exceptions.ProtocolError:
+                pass
+            self.transport.close()
+
+    def _maybe_finish(self) -> None:
+        if (self.goaway or self.closed) and not self.streams and not self._finished:
+            self._finished = True
+            if not self.closed and self.transport is not None:
+                self.closed = True
+                self.transport.close()
+            self.owner.h2_finished()
+
+    def _die(self, exc: AiosonicError) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.abort()
+        self.closed = True
+        for stream in list(self.streams.values()):
+            self.fail_stream(stream, exc, reset=False)
+        self._wake_senders()
+        self._maybe_finish()
+
+    def _flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _wake_senders(self) -> None:
+        waiters, self._send_waiters = self._send_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- timeouts -------------------------------------------------------------------------
+
+    def _arm(self, stream: _Stream, now: float) -> None:
+        due = stream.deadline
+        if stream.sock_read is not None:
+            last = now if stream.paused else stream.last_read
+            due = min(due, last + stream.sock_read)
+        if due != _INF:
+            stream.timer = self.loop.call_at(due, self._on_timer, stream)
+
+    def _on_timer(self, stream: _Stream) -> None:
+        stream.timer = None
+        if stream.ended:
+            return
+        now = self.loop.time()
+        if now >= stream.deadline:
+            self.fail_stream(stream, RequestTimeout("request_timeout elapsed"))
+        elif (
+            stream.sock_read is not None
+            and not stream.paused
+            and now >= stream.last_read + stream.sock_read
+        ):
+            self.fail_stream(
+                stream, ReadTimeout(f"no data on the stream for {stream.sock_read} seconds")
+            )
+        else:
+            self._arm(stream, now)
+
+
+def _as_bytes(piece: object) -> bytes:
+    if isinstance(piece, str):
+        return piece.encode("utf-8")
+    if isinstance(piece, (bytes, bytearray, memoryview)):
+        return bytes(piece)
+    raise InvalidRequest(f"request body iterators must yield bytes, not {type(piece).__name__}")
+
+
+_Handler = Callable[[HTTP2Protocol, Any, float], None]
+_HANDLERS: dict[type, _Handler] = {
+    h2.events.ResponseReceived: HTTP2Protocol._on_response,
+    h2.events.DataReceived: HTTP2Protocol._on_data,
+    h2.events.StreamEnded: HTTP2Protocol._on_end,
+    h2.events.StreamReset: HTTP2Protocol._on_reset,
+    h2.events.ConnectionTerminated: HTTP2Protocol._on_goaway,
+    h2.events.WindowUpdated: HTTP2Protocol._on_window,
+    h2.events.RemoteSettingsChanged: HTTP2Protocol._on_settings,
+    h2.events.PushedStreamReceived: HTTP2Protocol._on_push,
+}

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterable, Iterable
 from typing import Protocol, cast
 
 from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
+from ._lifecycle import LosableProtocol
 from .exceptions import (
     AiosonicError,
     ConnectionDisconnected,
@@ -40,7 +41,7 @@ class ExchangeOwner(Protocol):
     def exchange_done(self, keep_alive: bool) -> None: ...
 
 
-class HTTP11Protocol(asyncio.Protocol):
+class HTTP11Protocol(LosableProtocol):
     """One HTTP/1.1 connection: writes requests, parses responses, enforces timeouts."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, owner: ExchangeOwner) -> None:
@@ -82,6 +83,7 @@ class HTTP11Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.mark_lost()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

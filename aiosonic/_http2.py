@@ -31,6 +31,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from ._lifecycle import LosableProtocol
 from ._url import URL
 from .exceptions import (
     AiosonicError,
@@ -157,7 +158,7 @@ class _Stream:
         self.protocol.fail_stream(self, exc, reset=True)
 
 
-class HTTP2Protocol(asyncio.Protocol):
+class HTTP2Protocol(LosableProtocol):
     """One HTTP/2 connection carrying many concurrent request streams."""
 
     def __init__(
@@ -209,6 +210,7 @@ class HTTP2Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.mark_lost()
         reason = f"connection lost: {exc}" if exc else "server closed the HTTP/2 connection"
         self._die(ConnectionDisconnected(reason))
 

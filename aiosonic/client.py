@@ -167,6 +167,7 @@ class HTTPClient:
             and json is None
             and ssl is None
             and verify
+            and not multipart
             and self.cookie_jar is None
         ):
             # Nothing but a method and a URL: the head is built once and reused.

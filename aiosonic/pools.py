@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
+from ._lifecycle import close_all
 from .connection import Connection, ConnectionState
 from .exceptions import ConnectionPoolAcquireTimeout
 
@@ -176,14 +177,14 @@ class BasePool:
     async def cleanup(self) -> None:
         """Close every connection; the pool cannot be used afterwards."""
         self._closed = True
+        open_protocols = [conn.protocol for conn in self.conns if conn.protocol is not None]
         for conn in self.conns:
             conn.close()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(RuntimeError("the pool was cleaned up"))
-        # Let transports run their close callbacks before the loop may stop.
-        await asyncio.sleep(0)
+        await close_all(open_protocols)
 
 
 class SmartPool(BasePool):

@@ -8,7 +8,7 @@ keep-alive connection turns out to have been closed by the server before it answ
 A ``Route`` says where a request's connection goes and is also its pool key:
 
     direct          TCP (+ TLS) to the origin            key: scheme, host, port, TLS context
-    http via proxy  TCP to the proxy, absolute-form      key: the proxy (shared by all origins)
+    http via proxy  TCP to the proxy, absolute-form      key: the proxy and the origin
     https via proxy TCP to the proxy, CONNECT, then TLS  key: the origin, TLS context and proxy
                     to the origin (SNI and verification against the origin)
 
@@ -89,7 +89,10 @@ class Route:
         self.proxy_authorization = proxy.authorization
         if ssl_context is None:
             self.absolute_form = True
-            self.key = ("proxy", self.host, self.port, proxy.auth)
+            # One proxy connection per origin, not one for all: some proxies bind a client
+            # connection to the first origin it asked for and would send later requests
+            # (with our Proxy-Authorization) there.
+            self.key = ("proxy", self.host, self.port, proxy.auth, url.origin)
         else:
             bracketed = f"[{url.host}]" if ":" in url.host else url.host
             self.tunnel = f"{bracketed}:{url.port}"

@@ -315,8 +315,10 @@ async def test_connect_request_on_the_wire(raw_server, tls_web, new_client, trus
     assert connect.header("Proxy-Authorization") == BASIC
 
 
-async def test_keep_alive_proxy_connection_carries_each_origin_in_absolute_form(raw_server,
-                                                                                 new_client):
+async def test_keep_alive_proxy_connections_are_per_origin_in_absolute_form(raw_server,
+                                                                            new_client):
+    # One kept-alive proxy connection per origin: never a connection that carried one
+    # origin's requests reused for another (proxies may bind it to the first origin).
     script = ScriptedProxy()
     proxy = await raw_server(handler=script.handler)
     http = through(new_client, proxy.url("/").rstrip("/"), auth="user:pass",
@@ -328,7 +330,7 @@ async def test_keep_alive_proxy_connection_carries_each_origin_in_absolute_form(
         assert await resp.content() == f"{target}|{host}".encode()
     assert [r.target for r in script.requests] == targets
     assert [r.header("Proxy-Authorization") for r in script.requests] == [BASIC] * 3
-    assert proxy.connections == 1
+    assert proxy.connections == 2  # 127.0.0.1:1 twice on one connection, localhost:2 apart
 
 
 # --------------------------------------------------------------------------- the value object

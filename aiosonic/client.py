@@ -234,8 +234,9 @@ class HTTPClient:
                 context = offer_h2(ssl) if h2 is not None else ssl
             else:
                 context = client_context(verify and self.verify_ssl, h2 is not None)
-        elif h2 != "prior":
-            h2 = None  # cleartext HTTP/2 only when asked for on this very request
+        elif h2 != "prior" or self.proxy is not None:
+            # Cleartext HTTP/2 only when asked for on this very request, and never to a proxy.
+            h2 = None
         return self.connector.route(url, context, self.proxy, h2)
 
     @staticmethod

@@ -226,6 +226,14 @@ class TCPConnector:
                     conn.exchange_done(False)  # frees the slot, closing anything half-open
                     raise
                 protocol = conn.protocol
+                if isinstance(protocol, HTTP2Protocol):
+                    # The server picked h2 in ALPN after having picked http/1.1 before.
+                    self._h1_only.discard(key)
+                    self._h2_conns.setdefault(key, []).append(conn)
+                    assert h2_headers is not None  # only routes offering h2 can get here
+                    return await self._exchange_h2(
+                        protocol, h2_headers, body, stream, timeouts, deadline
+                    )
             # HTTP/2 connections never sit free in the pool, so this is HTTP/1.1.
             protocol = cast(HTTP11Protocol, protocol)
             waiter = protocol.start(

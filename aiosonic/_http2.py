@@ -174,7 +174,15 @@ class HTTP2Protocol(LosableProtocol):
         self._finished = False
         self._send_waiters: list[asyncio.Future[None]] = []
         self._writing_paused = False
-        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self._flush_scheduled = False
+        # Outbound headers were validated by the request builder already (the same token
+        # and CR/LF/NUL rules as HTTP/1.1); inbound ones are still checked by h2.
+        config = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
         self.h2 = h2.connection.H2Connection(config=config)
         self.h2.local_settings = h2.settings.Settings(
             client=True,
@@ -316,10 +324,11 @@ class HTTP2Protocol(LosableProtocol):
 
     @property
     def can_take_stream(self) -> bool:
+        # Our own count: h2's open_outbound_streams walks every stream on each call.
         return (
             not self.closed
             and not self.goaway
-            and self.h2.open_outbound_streams < self.h2.remote_settings.max_concurrent_streams
+            and len(self.streams) < self.h2.remote_settings.max_concurrent_streams
         )
 
     @property
@@ -347,7 +356,7 @@ class HTTP2Protocol(LosableProtocol):
         stream = _Stream(self, sid, waiter, deadline, sock_read, now)
         self.streams[sid] = stream
         self._arm(stream, now)
-        self._flush()
+        self._flush_soon()  # requests started in the same loop turn share one write
         return stream, waiter
 
     async def send_body(
@@ -389,7 +398,7 @@ class HTTP2Protocol(LosableProtocol):
     def acknowledge(self, stream: _Stream, size: int) -> None:
         if not self.closed and stream.sid in self.streams:
             self.h2.acknowledge_received_data(size, stream.sid)
-            self._flush()
+            self._flush_soon()
 
     def fail_stream(self, stream: _Stream, exc: BaseException, reset: bool = True) -> None:
         """End a stream with an error (and RST_STREAM it if the server may still send)."""
@@ -457,7 +466,13 @@ class HTTP2Protocol(LosableProtocol):
         self._wake_senders()
         self._maybe_finish()
 
+    def _flush_soon(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
     def _flush(self) -> None:
+        self._flush_scheduled = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)

@@ -5,6 +5,18 @@ aiosonic virtual environment in ``bench/.venvs/upstream``), the server's lifetim
 interleaved rounds of client subprocesses, the result table on stdout and the Markdown copy
 in ``bench/results/latest.md``.
 
+There are two scenarios, run in this order by default, each with its own server, rounds and
+table (``--scenario h1`` or ``--scenario h2`` runs one):
+
+- ``h1``: small keep-alive GETs over plain HTTP/1.1 (every client, ``--concurrency``).
+- ``h2``: small GETs over TLS to nginx with HTTP/2 enabled, ``--h2-concurrency`` in flight:
+  aiosonic, upstream and httpx offer HTTP/2 and must get it on every response; aiohttp, which
+  has no HTTP/2, runs HTTP/1.1 over TLS with as many connections. Needs nginx (there is no
+  embedded HTTP/2 server): without it, or with ``--url``, the scenario is skipped.
+
+``results/latest.md`` holds one section per scenario; a run replaces the sections of the
+scenarios it ran (a skipped one included) and keeps the others.
+
 Each client runs in its own process (``bench/runners/*.py``) so that imports, garbage and
 event-loop state never leak between clients; every round runs every client once, in an order
 rotated by one each round, so that machine noise is shared fairly. A client that fails is
@@ -14,15 +26,19 @@ reported as failed with the tail of its stderr instead of stopping the run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import http.client
 import importlib.util
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -42,8 +58,15 @@ RESULTS = BENCH_DIR / "results" / "latest.md"
 UPSTREAM_ENV = BENCH_DIR / ".venvs" / "upstream"
 UPSTREAM_REQUIREMENT = "aiosonic==1.3.3"
 UPSTREAM_STAMP = UPSTREAM_ENV / ".bench-installed.json"
-#: The project's ``bench`` extra, installed into this interpreter when missing.
-PEER_REQUIREMENTS = {"aiohttp": "aiohttp>=3.9", "httpx": "httpx>=0.27", "uvloop": "uvloop>=0.19"}
+#: The project's ``bench`` extra (module: requirement), installed into this interpreter when
+#: a module that the selected scenarios need is missing. ``h2`` is httpx's HTTP/2 extra.
+PEER_REQUIREMENTS = {
+    "aiohttp": "aiohttp>=3.9",
+    "httpx": "httpx>=0.27",
+    "h2": "httpx[http2]>=0.27",
+    "uvloop": "uvloop>=0.19",
+    "trustme": "trustme>=1.1",
+}
 #: httpx is an order of magnitude slower; it gets a shorter timed phase (req/s is unaffected).
 SLOW_CLIENT_SHARE = {"httpx": 0.5}
 
@@ -76,6 +99,57 @@ CLIENTS: dict[str, Client] = {
 PROJECT = "aiosonic"
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """What one table measures: which clients, over which protocol."""
+
+    key: str
+    title: str
+    clients: tuple[str, ...]
+    #: Clients told to offer HTTP/2 (``--http2``); every response they get must be HTTP/2.
+    http2_clients: frozenset[str] = frozenset()
+    #: Client descriptions where they differ from ``Client.label``.
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label(self, client: str) -> str:
+        return dict(self.labels).get(client, CLIENTS[client].label)
+
+    def expected_version(self, client: str) -> str:
+        return "2" if client in self.http2_clients else "1.1"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.key: s
+    for s in (
+        Scenario("h1", "HTTP/1.1 keep-alive", tuple(CLIENTS)),
+        Scenario(
+            "h2",
+            "HTTP/2 over TLS",
+            ("aiosonic", "upstream", "aiohttp", "httpx"),
+            http2_clients=frozenset({"aiosonic", "upstream", "httpx"}),
+            labels=(
+                (
+                    "aiosonic",
+                    "this repository's aiosonic, HTTPClient(TCPConnector(pool_size=N), "
+                    "http2=True), get(url, ssl=ctx)",
+                ),
+                (
+                    "upstream",
+                    f"released {UPSTREAM_REQUIREMENT} (HTTP/2 experimental), "
+                    "TCPConnector(http2=True) + HTTPClient(http2=True), get(url, ssl=ctx)",
+                ),
+                (
+                    "aiohttp",
+                    "aiohttp ClientSession, TCPConnector(limit=N, ssl=ctx): HTTP/1.1 over TLS, "
+                    "N connections (aiohttp has no HTTP/2)",
+                ),
+                ("httpx", "httpx AsyncClient(http2=True, verify=ctx), Limits(max_connections=N)"),
+            ),
+        ),
+    )
+}
+
+
 @dataclass
 class Run:
     """One client process: its req/s, or why it failed."""
@@ -94,8 +168,10 @@ class Run:
 
 @dataclass
 class Settings:
+    scenarios: list[str]
     clients: list[str]
     concurrency: int
+    h2_concurrency: int
     duration: float
     warmup: float
     rounds: int
@@ -107,6 +183,14 @@ class Settings:
     prime_malloc: bool
     output: Path
     argv: list[str]
+
+    def for_scenario(self, scenario: Scenario) -> Settings:
+        """These settings narrowed to one scenario's clients and concurrency."""
+        return dataclasses.replace(
+            self,
+            clients=[name for name in self.clients if name in scenario.clients],
+            concurrency=self.h2_concurrency if scenario.key == "h2" else self.concurrency,
+        )
 
     def duration_for(self, client: str) -> float:
         share = SLOW_CLIENT_SHARE.get(client)
@@ -121,20 +205,32 @@ class Settings:
 def parse_args(argv: list[str]) -> Settings:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Keep-alive GET throughput of aiosonic (this repo) against its peers.",
+        description="GET throughput of aiosonic (this repo) against its peers: HTTP/1.1 "
+        "keep-alive (h1), then HTTP/2 over TLS (h2).",
     )
     parser.add_argument("--quick", action="store_true", help="1 s runs, 2 rounds")
+    parser.add_argument(
+        "--scenario",
+        choices=("all", *SCENARIOS),
+        default="all",
+        help="h1: HTTP/1.1 keep-alive; h2: HTTP/2 over TLS (nginx only); all: both (default)",
+    )
     parser.add_argument("--uvloop", action="store_true", help="run every client on uvloop")
     parser.add_argument(
         "--clients",
         default=",".join(CLIENTS),
         help=f"comma-separated subset of {','.join(CLIENTS)} (default: all)",
     )
-    parser.add_argument("--concurrency", type=int, default=32, help="connections (default 32)")
+    parser.add_argument("--concurrency", type=int, default=32, help="h1: connections (default 32)")
+    parser.add_argument(
+        "--h2-concurrency", type=int, default=64, help="h2: requests in flight (default 64)"
+    )
     parser.add_argument("--duration", type=float, help="timed seconds per run (3, quick: 1)")
     parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (0.5)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (5, quick: 2)")
-    parser.add_argument("--url", help="benchmark this server instead of starting one")
+    parser.add_argument(
+        "--url", help="h1: benchmark this server instead of starting one (h2 is then skipped)"
+    )
     parser.add_argument("--body-size", type=int, default=600, help="response body bytes (600)")
     parser.add_argument(
         "--no-nginx", action="store_true", help="use the embedded server even if nginx exists"
@@ -153,14 +249,17 @@ def parse_args(argv: list[str]) -> Settings:
     if unknown or not clients:
         parser.error(f"unknown clients {unknown}; choose from {', '.join(CLIENTS)}")
     ordered = [name for name in CLIENTS if name in clients]
-    for label, value in (("concurrency", ns.concurrency), ("rounds", ns.rounds)):
+    checked = (("concurrency", ns.concurrency), ("h2-concurrency", ns.h2_concurrency))
+    for label, value in (*checked, ("rounds", ns.rounds)):
         if value is not None and value < 1:
             parser.error(f"--{label} must be at least 1")
     if ns.duration is not None and ns.duration <= 0:
         parser.error("--duration must be positive")
     return Settings(
+        scenarios=list(SCENARIOS) if ns.scenario == "all" else [ns.scenario],
         clients=ordered,
         concurrency=ns.concurrency,
+        h2_concurrency=ns.h2_concurrency,
         duration=ns.duration if ns.duration is not None else (1.0 if ns.quick else 3.0),
         warmup=max(ns.warmup, 0.0),
         rounds=ns.rounds if ns.rounds is not None else (2 if ns.quick else 5),
@@ -192,9 +291,13 @@ def _run_checked(argv: list[str], what: str) -> None:
 
 def ensure_peer_libraries(settings: Settings) -> None:
     """Install the ``bench`` extra's peers into this interpreter when one is missing."""
-    needed = [name for name in ("aiohttp", "httpx") if name in settings.clients]
+    needed: list[str] = [name for name in ("aiohttp", "httpx") if name in settings.clients]
     if settings.uvloop:
         needed.append("uvloop")
+    if "h2" in settings.scenarios and not settings.url:
+        needed.append("trustme")  # the h2 server's certificate
+        if "httpx" in settings.clients:
+            needed.append("h2")  # httpx[http2]
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if not missing:
         return
@@ -251,15 +354,25 @@ def ensure_upstream_env(need_uvloop: bool) -> Path:
     return python
 
 
-def probe(url: str) -> tuple[int, int, str]:
-    """One GET with the standard library: (status, body length, Server header)."""
+def _tls_context(cafile: Path | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cafile) if cafile is not None else None)
+
+
+def probe(url: str, cafile: Path | None = None) -> tuple[int, int, str]:
+    """One GET (HTTP/1.1) with the standard library: (status, body length, Server header).
+
+    An https URL is verified against ``cafile`` (or the system store when None).
+    """
     parts = urlsplit(url)
     if parts.hostname is None or parts.scheme not in ("http", "https"):
         raise ValueError(f"not an http(s) URL: {url!r}")
-    conn_type = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    conn = conn_type(parts.hostname, parts.port, timeout=10)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=10, context=_tls_context(cafile)
+        )
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("GET", target)
@@ -270,16 +383,45 @@ def probe(url: str) -> tuple[int, int, str]:
         conn.close()
 
 
+def tls_probe(url: str, cafile: Path | None) -> tuple[str | None, str, str]:
+    """A verified TLS handshake offering h2 and http/1.1: (ALPN choice, TLS version, cipher)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.hostname is None:
+        raise ValueError(f"not an https URL: {url!r}")
+    context = _tls_context(cafile)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with (
+        socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname=parts.hostname) as tls,
+    ):
+        cipher = tls.cipher()
+        return tls.selected_alpn_protocol(), tls.version() or "?", cipher[0] if cipher else "?"
+
+
 # --- running clients ------------------------------------------------------------------------
 
 
-def _client_command(
-    client: Client, python: Path, settings: Settings, url: str, expect_len: int
-) -> list[str]:
-    argv = [str(python), str(RUNNERS / client.script), "--name", client.name, "--url", url]
-    argv += ["--concurrency", str(settings.concurrency)]
+@dataclass(frozen=True)
+class Target:
+    """What the clients of one scenario are pointed at and must get back."""
+
+    scenario: Scenario
+    url: str
+    expect_len: int
+    cafile: Path | None = None  # the CA to trust for an https URL
+
+
+def _client_command(client: Client, python: Path, settings: Settings, target: Target) -> list[str]:
+    argv = [str(python), str(RUNNERS / client.script), "--name", client.name]
+    argv += ["--url", target.url, "--concurrency", str(settings.concurrency)]
     argv += ["--duration", str(settings.duration_for(client.name))]
-    argv += ["--warmup", str(settings.warmup), "--expect-len", str(expect_len)]
+    argv += ["--warmup", str(settings.warmup), "--expect-len", str(target.expect_len)]
+    if target.scenario.key == "h2":
+        argv += ["--expect-version", target.scenario.expected_version(client.name)]
+        if client.name in target.scenario.http2_clients:
+            argv.append("--http2")
+    if target.cafile is not None:
+        argv += ["--cafile", str(target.cafile)]
     if settings.uvloop:
         argv.append("--uvloop")
     if settings.prime_malloc:
@@ -313,21 +455,28 @@ def _check_origin(client: Client, info: dict[str, Any]) -> str:
 ServedCounter = Callable[[], int | None]
 
 
+#: A run in which more than this share of the requests failed measured failures, not
+#: throughput: it is reported as failed.
+MAX_ERROR_SHARE = 0.01
+
+
 def run_client(
     client: Client,
     python: Path,
     settings: Settings,
-    url: str,
-    expect_len: int,
+    target: Target,
     cpu: int | None,
     served: ServedCounter | None = None,
 ) -> Run:
     """Run one client process and judge its result.
 
     ``served`` reads the server's request counter; when given, a client claiming more valid
-    responses than the server served during its run is failed.
+    responses than the server served during its run is failed. In the h2 scenario the HTTP
+    version of the client's first response must be the expected one (the runner already
+    counts every response in another version as bad). A run with more than
+    ``MAX_ERROR_SHARE`` of its requests failed is failed.
     """
-    argv = _client_command(client, python, settings, url, expect_len)
+    argv = _client_command(client, python, settings, target)
     served_before = served() if served is not None else None
     timeout = settings.warmup + settings.duration_for(client.name) + 60.0
     with pinning.spawn_on(cpu):
@@ -373,8 +522,16 @@ def run_client(
     problem = _check_origin(client, info)
     if not problem and result.get("loop") != expected_loop:
         problem = f"ran on {result.get('loop')}, expected {expected_loop}"
+    if not problem and target.scenario.key == "h2":
+        wanted = target.scenario.expected_version(client.name)
+        got = result.get("protocol")
+        if got is not None and got != wanted:
+            problem = f"first response was HTTP/{got}, expected HTTP/{wanted}"
     if not problem and not result.get("ok"):
         problem = f"no valid responses ({result.get('errors')} errors: {result.get('first_error')})"
+    ok, errors = int(result.get("ok") or 0), int(result.get("errors") or 0)
+    if not problem and errors > MAX_ERROR_SHARE * (ok + errors):
+        problem = f"{errors} of {ok + errors} requests failed (first: {result.get('first_error')})"
     served_after = served() if served is not None and served_before is not None else None
     if not problem and served_before is not None and served_after is not None:
         claimed = int(result.get("ok") or 0) + int(result.get("warmup_ok") or 0)
@@ -497,7 +654,7 @@ def failure_notes(summaries: list[Summary]) -> list[tuple[str, str, str]]:
     return notes
 
 
-def versions_line(summaries: list[Summary]) -> str:
+def versions_line(summaries: list[Summary], scenario: Scenario) -> str:
     parts = []
     for summary in summaries:
         info = summary.info
@@ -505,34 +662,80 @@ def versions_line(summaries: list[Summary]) -> str:
             continue
         version = info.get("version", "?")
         extra = f", {info['pool_api']}" if info.get("pool_api") else ""
+        if summary.client in scenario.http2_clients and info.get("h2"):
+            extra += f", h2 {info['h2']}"
         parts.append(f"{summary.client} {version}{extra}")
     return "; ".join(parts) if parts else "-"
 
 
-def write_markdown(
-    path: Path, settings: Settings, setup: list[tuple[str, str]], summaries: list[Summary]
-) -> None:
+def _footnote(scenario: Scenario, summaries: list[Summary]) -> str:
+    text = f"`{PROJECT} / X` is the ratio of median req/s; above 1 means this project is faster."
+    if any(s.client == "raw" for s in summaries):
+        text += (
+            " `raw` is a bare asyncio.Protocol loop, the ceiling for any client on this event loop."
+        )
+    if scenario.key == "h2":
+        text += (
+            " Every client gets the same number of requests in flight; the HTTP/2 clients may "
+            "multiplex them over one TLS connection, aiohttp (HTTP/1.1 only) needs as many TLS "
+            "connections."
+        )
+    return text
+
+
+def markdown_section(
+    scenario: Scenario, settings: Settings, setup: list[tuple[str, str]], summaries: list[Summary]
+) -> str:
+    """One scenario's part of the results file: setup, table, labels, failures."""
     rows = table_rows(summaries, settings.rounds)
-    lines = ["# aiosonic peer benchmark", ""]
+    lines = [f"## {scenario.key}: {scenario.title}", ""]
     lines += [f"- {key}: {value}" for key, value in setup]
     lines += ["", markdown_table(rows), ""]
-    lines += [f"- `{s.client}`: {CLIENTS[s.client].label}" for s in summaries]
-    lines.append("")
-    lines += [
-        f"`{PROJECT} / X` is the ratio of median req/s; above 1 means this project is faster. "
-        "`raw` is a bare asyncio.Protocol loop, the ceiling for any client on this event loop.",
-        "",
-    ]
+    lines += [f"- `{s.client}`: {scenario.label(s.client)}" for s in summaries]
+    lines += ["", _footnote(scenario, summaries), ""]
     notes = failure_notes(summaries)
     if notes:
-        lines += ["## Failures and bad responses", ""]
+        lines += ["### Failures and bad responses", ""]
         for client, headline, tail in notes:
             lines.append(f"- **{client}**: {headline}")
             if tail:
                 lines += ["", "  ```", *[f"  {t}" for t in tail.splitlines()], "  ```"]
         lines.append("")
+    return "\n".join(lines)
+
+
+def skipped_section(scenario: Scenario, settings: Settings, reason: str) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = " ".join(["python -m bench", *map(shlex.quote, settings.argv)])
+    return f"## {scenario.key}: {scenario.title}\n\nSkipped on {now} (`{command}`): {reason}\n"
+
+
+_SECTION = re.compile(r"<!-- bench:(\w+) -->\n.*?<!-- /bench:\1 -->\n", re.DOTALL)
+RESULTS_TITLE = "# aiosonic peer benchmark\n"
+
+
+def update_results(path: Path, key: str, section: str) -> None:
+    """Replace scenario ``key``'s section of the results file, keeping the other sections.
+
+    Sections are delimited by ``<!-- bench:KEY -->`` / ``<!-- /bench:KEY -->`` and written in
+    scenario order; anything else in the file (such as a file from before sections) is
+    dropped.
+    """
+    sections: dict[str, str] = {}
+    try:
+        for match in _SECTION.finditer(path.read_text()):
+            sections[match.group(1)] = match.group(0)
+    except OSError:
+        pass
+    sections[key] = f"<!-- bench:{key} -->\n{section.strip()}\n\n<!-- /bench:{key} -->\n"
+    order = [k for k in SCENARIOS if k in sections] + [k for k in sections if k not in SCENARIOS]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    path.write_text(RESULTS_TITLE + "".join("\n" + sections[k] for k in order))
+
+
+def _shown(path: Path) -> Path:
+    resolved = path.resolve()
+    return resolved.relative_to(REPO_ROOT) if resolved.is_relative_to(REPO_ROOT) else resolved
 
 
 # --- orchestration --------------------------------------------------------------------------
@@ -546,8 +749,7 @@ def run_rounds(
     settings: Settings,
     pythons: dict[str, Path],
     setup_failures: dict[str, Run],
-    url: str,
-    expect_len: int,
+    target: Target,
     cpu: int | None,
     served: ServedCounter | None,
 ) -> list[Summary]:
@@ -561,7 +763,7 @@ def run_rounds(
     for round_no in range(settings.rounds):
         shift = round_no % len(active) if active else 0
         for name in active[shift:] + active[:shift]:
-            run = run_client(CLIENTS[name], pythons[name], settings, url, expect_len, cpu, served)
+            run = run_client(CLIENTS[name], pythons[name], settings, target, cpu, served)
             runs[name].append(run)
             prefix = f"round {round_no + 1}/{settings.rounds}  {name:<9}"
             if run.failed:
@@ -578,36 +780,56 @@ def run_rounds(
 
 def describe_setup(
     settings: Settings,
+    target: Target,
     server_text: str,
-    expect_len: int,
     cpus: pinning.CpuPlan,
     cross_checked: bool,
+    tls_text: str | None = None,
 ) -> list[tuple[str, str]]:
     durations = f"{settings.duration:g} s timed per run"
     if "httpx" in settings.clients and settings.duration_for("httpx") != settings.duration:
         durations += f" (httpx {settings.duration_for('httpx'):g} s)"
     now = datetime.datetime.now(datetime.timezone.utc)
-    return [
+    scenario = target.scenario
+    verification = "status 200 and body length of every response"
+    if scenario.key == "h2":
+        h2_clients = [name for name in settings.clients if name in scenario.http2_clients]
+        h1_clients = [name for name in settings.clients if name not in scenario.http2_clients]
+        request = f"GET over TLS, {target.expect_len}-byte body"
+        if h2_clients:
+            request += f"; HTTP/2 offered (ALPN) by {', '.join(h2_clients)}"
+        if h1_clients:
+            request += f"; HTTP/1.1 keep-alive for {', '.join(h1_clients)}"
+        concurrency = (
+            "in flight",
+            f"{settings.concurrency} requests per client (pool size {settings.concurrency})",
+        )
+        verification += (
+            ", and its HTTP version (2 for the HTTP/2 clients, 1.1 for the others; a run "
+            "whose first response is in the wrong version fails)"
+        )
+    else:
+        request = f"GET with keep-alive, {target.expect_len}-byte body"
+        concurrency = ("connections", str(settings.concurrency))
+    if cross_checked:
+        verification += "; each run's count checked against the server's request counter"
+    setup = [
         ("date", now.strftime("%Y-%m-%d %H:%M UTC")),
         ("event loop", "uvloop" if settings.uvloop else "asyncio"),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("server", server_text),
-        ("request", f"GET with keep-alive, {expect_len}-byte body"),
-        ("connections", str(settings.concurrency)),
+    ]
+    if tls_text:
+        setup.append(("tls", tls_text))
+    setup += [
+        ("request", request),
+        concurrency,
         (
             "timing",
             f"{durations}, {settings.warmup:g} s warm-up, {settings.rounds} interleaved rounds, "
             "median reported",
         ),
-        (
-            "verification",
-            "status 200 and body length of every response"
-            + (
-                "; each run's count checked against the server's request counter"
-                if cross_checked
-                else ""
-            ),
-        ),
+        ("verification", verification),
         ("CPU pinning", cpus.describe()),
         (
             "malloc",
@@ -618,27 +840,120 @@ def describe_setup(
         ("machine", f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"),
         ("command", " ".join(["python -m bench", *map(shlex.quote, settings.argv)])),
     ]
+    return setup
 
 
-def report(settings: Settings, setup: list[tuple[str, str]], summaries: list[Summary]) -> None:
-    setup.insert(-1, ("versions", versions_line(summaries)))
+def report(
+    scenario: Scenario,
+    settings: Settings,
+    setup: list[tuple[str, str]],
+    summaries: list[Summary],
+) -> None:
+    versions = versions_line(summaries, scenario)
+    setup.insert(-1, ("versions", versions))
     print()
     print(text_table(table_rows(summaries, settings.rounds)))
     print()
-    print(
-        f"{PROJECT} / X: ratio of median req/s, above 1 means this project is faster; "
-        "raw is the event-loop ceiling."
-    )
-    print(f"versions: {versions_line(summaries)}")
+    print(_footnote(scenario, summaries).replace("`", ""))
+    print(f"versions: {versions}")
     for client, headline, tail in failure_notes(summaries):
         print(f"\n{client}: {headline}")
         if tail:
             print("  " + tail.replace("\n", "\n  "))
-    write_markdown(settings.output, settings, setup, summaries)
-    shown = settings.output.resolve()
-    if shown.is_relative_to(REPO_ROOT):
-        shown = shown.relative_to(REPO_ROOT)
-    print(f"\nwritten to {shown}")
+    section = markdown_section(scenario, settings, setup, summaries)
+    update_results(settings.output, scenario.key, section)
+    print(f"\n{scenario.key} section written to {_shown(settings.output)}")
+
+
+def _start_server(
+    scenario: Scenario, settings: Settings, cpus: pinning.CpuPlan
+) -> server.RunningServer:
+    """The scenario's server; raises ``server.H2Unavailable`` when h2 must be skipped."""
+    if scenario.key == "h2":
+        if settings.url:
+            raise server.H2Unavailable(
+                "--url points the benchmark at an external HTTP/1.1 server; the h2 scenario "
+                "needs its own nginx"
+            )
+        if not settings.nginx:
+            raise server.H2Unavailable(
+                "--no-nginx given, and there is no embedded HTTP/2 server (h2 needs nginx)"
+            )
+        return server.start_h2(settings.body_size, cpus.server)
+    running = server.start(settings.body_size, cpus.server, use_nginx=settings.nginx)
+    if running.kind != "nginx":
+        why = "--no-nginx given" if not settings.nginx else "nginx not found"
+        print("*" * 78)
+        print(f"* {why}: using the EMBEDDED fallback server. With nginx the numbers")
+        print("* are the reference ones; ratios between clients remain valid either way.")
+        print("*" * 78)
+    return running
+
+
+def run_scenario(
+    scenario: Scenario,
+    settings: Settings,
+    pythons: dict[str, Path],
+    setup_failures: dict[str, Run],
+    cpus: pinning.CpuPlan,
+) -> int:
+    """Run one scenario and report it: 0 (all ran, or skipped), 1 (a run failed), 2 (setup
+    error), 130 (interrupted)."""
+    if not settings.clients:
+        print(f"{scenario.key} skipped: none of the selected clients takes part in it")
+        return 0
+    running: server.RunningServer | None = None
+    try:
+        cafile: Path | None = None
+        tls_text: str | None = None
+        if settings.url and scenario.key == "h1":
+            url = settings.url
+            server_text = f"external server at {url}"
+            cpus = pinning.CpuPlan(None, cpus.clients)
+        else:
+            running = _start_server(scenario, settings, cpus)
+            url = running.url
+            server_text = f"{running.description} at {url}"
+            cafile = running.cafile
+        if scenario.key == "h2":
+            alpn, tls_version, cipher = tls_probe(url, cafile)
+            if alpn != "h2":
+                raise RuntimeError(f"the server did not select h2 in ALPN (it chose {alpn!r})")
+            tls_text = (
+                f"{tls_version}, {cipher}, server selects h2 in ALPN; certificate for 127.0.0.1 "
+                f"from a throwaway trustme CA; {ssl.OPENSSL_VERSION}"
+            )
+        status, expect_len, server_header = probe(url, cafile)
+        if status != 200:
+            print(f"error: GET {url} answered {status}, expected 200", file=sys.stderr)
+            return 2
+        if settings.url and server_header:
+            server_text += f" ({server_header})"
+        target = Target(scenario, url, expect_len, cafile)
+        checked = running is not None and running.counts_requests
+        setup = describe_setup(settings, target, server_text, cpus, checked, tls_text)
+        for key, value in setup:
+            print(f"{key:>12}: {value}")
+        print(flush=True)
+        served = running.served_requests if running and running.counts_requests else None
+        summaries = run_rounds(settings, pythons, setup_failures, target, cpus.clients, served)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except server.H2Unavailable as exc:
+        print(f"{scenario.key} scenario SKIPPED: {exc}")
+        update_results(settings.output, scenario.key, skipped_section(scenario, settings, str(exc)))
+        print(f"{scenario.key} section (skipped) written to {_shown(settings.output)}")
+        return 0
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
+        print(f"error: cannot benchmark {scenario.key}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if running is not None:
+            running.stop()
+
+    report(scenario, settings, setup, summaries)
+    return 1 if any(run.failed for summary in summaries for run in summary.runs) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -657,49 +972,18 @@ def main(argv: list[str] | None = None) -> int:
                 "upstream", reason="upstream venv setup failed", stderr_tail=str(exc)
             )
 
-    running: server.RunningServer | None = None
-    try:
-        if settings.url:
-            url = settings.url
-            server_text = f"external server at {url}"
-            cpus = pinning.CpuPlan(None, cpus.clients)
-        else:
-            running = server.start(settings.body_size, cpus.server, use_nginx=settings.nginx)
-            url = running.url
-            server_text = f"{running.description} at {url}"
-            if running.kind != "nginx":
-                why = "--no-nginx given" if not settings.nginx else "nginx not found"
-                print("*" * 78)
-                print(f"* {why}: using the EMBEDDED fallback server. With nginx the numbers")
-                print("* are the reference ones; ratios between clients remain valid either way.")
-                print("*" * 78)
-        status, expect_len, server_header = probe(url)
-        if status != 200:
-            print(f"error: GET {url} answered {status}, expected 200", file=sys.stderr)
-            return 2
-        if settings.url and server_header:
-            server_text += f" ({server_header})"
-        checked = running is not None and running.counts_requests
-        setup = describe_setup(settings, server_text, expect_len, cpus, checked)
-        for key, value in setup:
-            print(f"{key:>12}: {value}")
-        print(flush=True)
-        served = running.served_requests if running and running.counts_requests else None
-        summaries = run_rounds(
-            settings, pythons, setup_failures, url, expect_len, cpus.clients, served
-        )
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
-        print(f"error: cannot benchmark: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if running is not None:
-            running.stop()
-
-    report(settings, setup, summaries)
-    return 1 if any(run.failed for summary in summaries for run in summary.runs) else 0
+    worst = 0
+    for number, key in enumerate(settings.scenarios):
+        scenario = SCENARIOS[key]
+        narrowed = settings.for_scenario(scenario)
+        if len(settings.scenarios) > 1:
+            print(("\n" if number else "") + f"=== {key}: {scenario.title} ".ljust(78, "="))
+        failures = {k: v for k, v in setup_failures.items() if k in narrowed.clients}
+        code = run_scenario(scenario, narrowed, pythons, failures, cpus)
+        if code == 130:
+            return code
+        worst = max(worst, code)
+    return worst
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ Both also expose how many requests they have served (nginx ``stub_status`` at
 ``STATUS_PATH``, the embedded server's own counter at the same path), which the harness uses
 to check that the responses a client claims were really served.
 
+``start_h2(body_size, cpu)`` starts a second nginx configuration for the HTTP/2 scenario: TLS
+on loopback with ``http2`` enabled (``listen ... ssl http2`` before nginx 1.25.1, ``http2 on``
+from then on; the other spelling is tried when ``nginx -t`` rejects the first), a certificate
+for ``127.0.0.1`` and ``localhost`` issued by a throwaway ``trustme`` CA written into the
+temporary directory (``RunningServer.cafile``), and ``stub_status`` on a separate plain-HTTP
+port. There is no embedded HTTP/2 fallback: without nginx the scenario is skipped.
+
 Run as ``python -m bench.server --port N --body-size B`` this module *is* the embedded server.
 """
 
@@ -78,13 +85,18 @@ class RunningServer:
     workdir: Path | None = None
     log: Path | None = None
     counts_requests: bool = False
+    #: Plain-HTTP port of the request counter (``None``: the port of ``url``).
+    status_port: int | None = None
+    #: The CA certificate (PEM) that clients must trust for an https ``url``.
+    cafile: Path | None = None
     _stopped: bool = field(default=False, repr=False)
 
     def served_requests(self) -> int | None:
         """Requests served so far, from the server's own counter (None: not available)."""
         if not self.counts_requests:
             return None
-        conn = http.client.HTTPConnection(HOST, urlsplit(self.url).port, timeout=5)
+        port = self.status_port or urlsplit(self.url).port
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
         try:
             conn.request("GET", STATUS_PATH)
             text = conn.getresponse().read().decode("ascii", "replace")
@@ -125,9 +137,8 @@ def _nginx_build(binary: str) -> tuple[str, tuple[int, ...], bool]:
     return f"nginx/{'.'.join(match.groups())}", numbers, stub_status
 
 
-def _nginx_config(workdir: Path, port: int, body: bytes, stub_status: bool) -> str:
-    www = workdir / "www"
-    status = f"location = {STATUS_PATH} {{ stub_status; }}" if stub_status else ""
+def _nginx_head(workdir: Path) -> str:
+    """Everything before the ``server`` blocks, ending inside ``http {``."""
     temp_dirs = "\n".join(
         f"    {name}_temp_path {workdir / ('tmp_' + name)};"
         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -151,7 +162,13 @@ http {{
     sendfile on;
     tcp_nodelay on;
 {temp_dirs}
+"""
 
+
+def _nginx_config(workdir: Path, port: int, body: bytes, stub_status: bool) -> str:
+    www = workdir / "www"
+    status = f"location = {STATUS_PATH} {{ stub_status; }}" if stub_status else ""
+    return f"""{_nginx_head(workdir)}
     server {{
         listen {HOST}:{port} backlog=4096;
         root {www};
@@ -168,6 +185,55 @@ http {{
         {status}
     }}
 }}
+"""
+
+
+#: How nginx is told to speak HTTP/2 on a TLS listener: the ``listen`` parameter (before
+#: 1.25.1, deprecated since) or the ``http2`` directive (1.25.1 and later).
+H2_LISTEN_PARAM = "listen-param"
+H2_DIRECTIVE = "directive"
+
+
+def _h2_styles(numbers: tuple[int, ...]) -> list[str]:
+    """Both spellings, the one this nginx version should accept first."""
+    if numbers >= (1, 25, 1):
+        return [H2_DIRECTIVE, H2_LISTEN_PARAM]
+    return [H2_LISTEN_PARAM, H2_DIRECTIVE]
+
+
+def _nginx_h2_config(
+    workdir: Path, port: int, status_port: int | None, body: bytes, style: str
+) -> str:
+    """TLS + HTTP/2 on ``port``; ``stub_status`` over plain HTTP on ``status_port``."""
+    if style == H2_DIRECTIVE:
+        listen = f"listen {HOST}:{port} ssl backlog=4096;\n        http2 on;"
+    else:
+        listen = f"listen {HOST}:{port} ssl http2 backlog=4096;"
+    status = ""
+    if status_port is not None:
+        status = f"""
+    server {{
+        listen {HOST}:{status_port};
+        location = {STATUS_PATH} {{ stub_status; }}
+    }}
+"""
+    return f"""{_nginx_head(workdir)}
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:bench:1m;
+    # One HTTP/2 connection may carry every in-flight request of a client (64 by default).
+    http2_max_concurrent_streams 128;
+
+    server {{
+        {listen}
+        ssl_certificate {workdir / "server-cert.pem"};
+        ssl_certificate_key {workdir / "server-key.pem"};
+
+        location = / {{
+            default_type text/plain;
+            return 200 "{body.decode("ascii")}";
+        }}
+    }}
+{status}}}
 """
 
 
@@ -194,6 +260,13 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _nginx_argv(binary: str, workdir: Path, conf: Path, numbers: tuple[int, ...]) -> list[str]:
+    argv = [binary, "-p", str(workdir), "-c", str(conf)]
+    if numbers >= (1, 19, 5):  # -e: startup errors go to our log, not /var/log/nginx
+        argv += ["-e", str(workdir / "error.log")]
+    return argv
+
+
 def start_nginx(binary: str, body: bytes, cpu: int | None) -> RunningServer:
     workdir = Path(tempfile.mkdtemp(prefix="aiosonic-bench-nginx-"))
     try:
@@ -208,9 +281,7 @@ def start_nginx(binary: str, body: bytes, cpu: int | None) -> RunningServer:
         version, numbers, stub_status = _nginx_build(binary)
         conf = workdir / "nginx.conf"
         conf.write_text(_nginx_config(workdir, port, body, stub_status))
-        argv = [binary, "-p", str(workdir), "-c", str(conf)]
-        if numbers >= (1, 19, 5):  # -e: startup errors go to our log, not /var/log/nginx
-            argv += ["-e", str(workdir / "error.log")]
+        argv = _nginx_argv(binary, workdir, conf, numbers)
         log = workdir / "error.log"
         with pinning.spawn_on(cpu), log.open("ab") as errors:
             process = subprocess.Popen(
@@ -224,6 +295,92 @@ def start_nginx(binary: str, body: bytes, cpu: int | None) -> RunningServer:
             workdir=workdir,
             log=log,
             counts_requests=stub_status,
+        )
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        _wait_ready(process, port, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _write_tls_files(workdir: Path) -> Path:
+    """A throwaway CA and a server certificate for 127.0.0.1/localhost; returns the CA file.
+
+    The server files are ``server-cert.pem`` (certificate chain) and ``server-key.pem``; the
+    key stays owner-only, since the nginx master process reads it before dropping privileges.
+    """
+    try:
+        import trustme
+    except ImportError as exc:
+        raise RuntimeError(
+            "the HTTP/2 scenario needs trustme (the project's bench extra) to issue its certificate"
+        ) from exc
+    ca = trustme.CA()
+    cert = ca.issue_cert(HOST, "localhost")
+    cafile = workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    (workdir / "server-cert.pem").write_bytes(b"".join(b.bytes() for b in cert.cert_chain_pems))
+    key = workdir / "server-key.pem"
+    cert.private_key_pem.write_to_path(str(key))
+    key.chmod(0o600)
+    for public in (cafile, workdir / "server-cert.pem"):
+        public.chmod(0o644)
+    return cafile
+
+
+def _nginx_accepts(binary: str, workdir: Path, conf: Path, numbers: tuple[int, ...]) -> str:
+    """The empty string when ``nginx -t`` accepts ``conf``, else its complaint."""
+    argv = [*_nginx_argv(binary, workdir, conf, numbers), "-t", "-q"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode == 0:
+        return ""
+    return (proc.stderr + proc.stdout).strip() or f"nginx -t exited with {proc.returncode}"
+
+
+def start_nginx_h2(binary: str, body: bytes, cpu: int | None) -> RunningServer:
+    """nginx with TLS and HTTP/2 on loopback (see the module docstring)."""
+    workdir = Path(tempfile.mkdtemp(prefix="aiosonic-bench-nginx-h2-"))
+    try:
+        workdir.chmod(0o755)
+        cafile = _write_tls_files(workdir)
+        port = free_port()
+        version, numbers, stub_status = _nginx_build(binary)
+        status_port = free_port() if stub_status else None
+        conf = workdir / "nginx.conf"
+        complaints = []
+        for style in _h2_styles(numbers):
+            conf.write_text(_nginx_h2_config(workdir, port, status_port, body, style))
+            complaint = _nginx_accepts(binary, workdir, conf, numbers)
+            if not complaint:
+                break
+            complaints.append(f"[{style}] {complaint}")
+        else:
+            raise RuntimeError(
+                f"{version} rejected both ways of enabling HTTP/2 over TLS:\n"
+                + "\n".join(complaints)
+            )
+        log = workdir / "error.log"
+        log.write_bytes(b"")  # drop what nginx -t logged
+        argv = _nginx_argv(binary, workdir, conf, numbers)
+        with pinning.spawn_on(cpu), log.open("ab") as errors:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
+            )
+        spelled = "http2 on" if style == H2_DIRECTIVE else "listen ... ssl http2"
+        server = RunningServer(
+            url=f"https://{HOST}:{port}/",
+            kind="nginx",
+            description=f"{version}, 1 worker, TLS + HTTP/2 ({spelled})",
+            process=process,
+            workdir=workdir,
+            log=log,
+            counts_requests=stub_status,
+            status_port=status_port,
+            cafile=cafile,
         )
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -279,6 +436,18 @@ def start(body_size: int, cpu: int | None, use_nginx: bool = True) -> RunningSer
     if binary is not None:
         return start_nginx(binary, make_body(body_size), cpu)
     return start_embedded(body_size, cpu)
+
+
+def start_h2(body_size: int, cpu: int | None) -> RunningServer:
+    """The HTTP/2 server: nginx only. Raises ``H2Unavailable`` when nginx is not found."""
+    binary = find_nginx()
+    if binary is None:
+        raise H2Unavailable("nginx not found (there is no embedded HTTP/2 fallback)")
+    return start_nginx_h2(binary, make_body(body_size), cpu)
+
+
+class H2Unavailable(RuntimeError):
+    """The HTTP/2 scenario cannot run on this machine (so it is skipped, not failed)."""
 
 
 # --- embedded fallback server -------------------------------------------------------------

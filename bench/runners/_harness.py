@@ -9,7 +9,13 @@ This module owns the runner command line, the event-loop choice (asyncio or uvlo
 warm-up and timed phases for request/response style clients, response verification and the
 single JSON line each runner prints on stdout::
 
-    {"client": "aiohttp", "rps": 12345.6, "errors": 0, "ok": 37037, ...}
+    {"client": "aiohttp", "rps": 12345.6, "errors": 0, "ok": 37037, "protocol": "1.1", ...}
+
+For the HTTP/2 scenario the parent adds ``--http2`` (offer HTTP/2; given only to clients that
+can speak it), ``--cafile`` (the CA of the server's certificate, for an https URL) and
+``--expect-version`` (the HTTP version every response must have: ``1.1`` or ``2``). A response
+in any other version is a bad response, and ``protocol`` in the result is the version of the
+first response, which the parent checks too.
 
 Diagnostics go to stderr; a runner that cannot produce a result exits non-zero.
 """
@@ -20,6 +26,7 @@ import argparse
 import asyncio
 import json
 import platform
+import ssl
 import sys
 import time
 import traceback
@@ -27,8 +34,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-#: One request: returns (HTTP status, number of body bytes read).
-Fetch = Callable[[], Awaitable[tuple[int, int]]]
+#: One request: returns (HTTP status, number of body bytes read, HTTP version: "1.1" or "2").
+Fetch = Callable[[], Awaitable[tuple[int, int, str]]]
 #: Releases the client (closes its connections).
 Close = Callable[[], Awaitable[Any]]
 #: Builds a client inside the running loop and returns its fetch and close functions.
@@ -47,6 +54,15 @@ class Options:
     expect_len: int
     uvloop: bool
     prime_malloc: bool
+    http2: bool = False
+    cafile: str | None = None
+    expect_version: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """A verifying client context trusting ``cafile`` (None: no CA given)."""
+        if self.cafile is None:
+            return None
+        return ssl.create_default_context(cafile=self.cafile)
 
 
 @dataclass
@@ -58,6 +74,7 @@ class Outcome:
     elapsed: float = 0.0
     first_error: str | None = None
     warmup_ok: int = 0  # valid responses during the warm-up, for the server-side cross-check
+    protocol: str | None = None  # HTTP version of the first response
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -83,6 +100,11 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--prime-malloc", action="store_true", help="see prime_allocator(); done before measuring"
     )
+    parser.add_argument("--http2", action="store_true", help="offer HTTP/2 (https: ALPN)")
+    parser.add_argument("--cafile", help="trust this CA (PEM) for an https URL")
+    parser.add_argument(
+        "--expect-version", choices=("1.1", "2"), help="HTTP version every response must have"
+    )
     ns = parser.parse_args(argv)
     return Options(
         name=ns.name,
@@ -93,6 +115,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
         expect_len=ns.expect_len,
         uvloop=ns.uvloop,
         prime_malloc=ns.prime_malloc,
+        http2=ns.http2,
+        cafile=ns.cafile,
+        expect_version=ns.expect_version,
     )
 
 
@@ -140,8 +165,15 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-async def drive(fetch: Fetch, concurrency: int, seconds: float, expect_len: int) -> Outcome:
-    """Run ``concurrency`` workers looping ``fetch`` for ``seconds``; verify every response.
+async def drive(
+    fetch: Fetch,
+    concurrency: int,
+    seconds: float,
+    expect_len: int,
+    expect_version: str | None = None,
+) -> Outcome:
+    """Run ``concurrency`` workers looping ``fetch`` for ``seconds``; verify every response
+    (status 200, ``expect_len`` body bytes and, when given, HTTP version ``expect_version``).
 
     Workers stop starting new requests once the time is up; requests already in flight are
     finished and counted, and the elapsed time runs until the last worker returns.
@@ -156,17 +188,19 @@ async def drive(fetch: Fetch, concurrency: int, seconds: float, expect_len: int)
     async def worker() -> None:
         while running:
             try:
-                status, size = await fetch()
+                status, size, version = await fetch()
             except Exception as exc:
                 if outcome.first_error is None:
                     traceback.print_exc()  # the first failure's full story goes to stderr
                 outcome.error(_describe(exc))
                 await asyncio.sleep(0.001)  # do not spin on a dead server
                 continue
-            if status == 200 and size == expect_len:
+            if outcome.protocol is None:
+                outcome.protocol = version
+            if status == 200 and size == expect_len and expect_version in (None, version):
                 outcome.ok += 1
             else:
-                outcome.error(f"bad response: status {status}, {size} body bytes")
+                outcome.error(f"bad response: HTTP/{version} {status}, {size} body bytes")
 
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
@@ -199,11 +233,17 @@ def fetch_measure(factory: ClientFactory) -> Measure:
         fetch, close = await factory(opts)
         try:
             warm_ok = 0
+            first_protocol = None
             if opts.warmup > 0:
-                warm = await drive(fetch, opts.concurrency, opts.warmup, opts.expect_len)
-                warm_ok = warm.ok
-            outcome = await drive(fetch, opts.concurrency, opts.duration, opts.expect_len)
+                warm = await drive(
+                    fetch, opts.concurrency, opts.warmup, opts.expect_len, opts.expect_version
+                )
+                warm_ok, first_protocol = warm.ok, warm.protocol
+            outcome = await drive(
+                fetch, opts.concurrency, opts.duration, opts.expect_len, opts.expect_version
+            )
             outcome.warmup_ok = warm_ok
+            outcome.protocol = first_protocol or outcome.protocol
             return outcome
         finally:
             try:
@@ -240,6 +280,7 @@ def main(measure: Measure, library: Callable[[], dict[str, Any]]) -> None:
         "warmup_ok": outcome.warmup_ok,
         "elapsed": round(outcome.elapsed, 4),
         "first_error": outcome.first_error,
+        "protocol": outcome.protocol,
         "loop": loop_used,
         "malloc_primed": opts.prime_malloc,
         "python": platform.python_version(),

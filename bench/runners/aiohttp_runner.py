@@ -1,6 +1,8 @@
 """Runner for aiohttp: one ``ClientSession`` over a ``TCPConnector(limit=concurrency)``.
 
-Each request is ``async with session.get(url) as resp: await resp.read()``.
+Each request is ``async with session.get(url) as resp: await resp.read()``. aiohttp speaks
+HTTP/1.1 only, so in the HTTP/2 scenario it runs HTTP/1.1 over TLS (the connector's ``ssl``
+context trusts ``--cafile``) with ``concurrency`` connections; ``--http2`` is never passed.
 Only the standard library and ``aiohttp`` are imported here.
 """
 
@@ -12,14 +14,25 @@ import _harness
 import aiohttp
 
 
-async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=opts.concurrency))
-    url = opts.url
+def _version_text(version: Any) -> str:
+    return "?" if version is None else f"{version.major}.{version.minor}"
 
-    async def fetch() -> tuple[int, int]:
+
+async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
+    context = opts.tls_context()
+    if context is None:
+        connector = aiohttp.TCPConnector(limit=opts.concurrency)
+    else:
+        connector = aiohttp.TCPConnector(limit=opts.concurrency, ssl=context)
+    session = aiohttp.ClientSession(connector=connector)
+    url = opts.url
+    known: dict[Any, str] = {aiohttp.HttpVersion11: "1.1"}
+
+    async def fetch() -> tuple[int, int, str]:
         async with session.get(url) as resp:
             body = await resp.read()
-            return resp.status, len(body)
+            version = resp.version
+            return resp.status, len(body), known.get(version) or _version_text(version)
 
     return fetch, session.close
 

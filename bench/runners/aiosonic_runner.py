@@ -6,6 +6,11 @@ the repository on ``PYTHONPATH`` (client ``aiosonic``), and once with the interp
 The result reports where ``aiosonic`` was imported from, so the parent can check that each
 run measured the build it claims to.
 
+With ``--http2`` the client is created with ``http2=True`` and every request passes
+``ssl=`` a context trusting ``--cafile``. Upstream 1.3.3 multiplexes HTTP/2 streams only
+when its connector is created with ``http2=True`` too (``Http2MultiplexPool``), so it gets
+that as well; this repository's connector needs nothing extra.
+
 Only the standard library and ``aiosonic`` are imported here.
 """
 
@@ -28,24 +33,38 @@ def _pool_api() -> str:
     return "pool_size"
 
 
-def _connector(size: int) -> Any:
+def _connector(size: int, http2: bool) -> Any:
     """A TCPConnector with ``size`` pooled connections, whatever the pool API looks like."""
     if _pool_api() == "pool_configs":
         from aiosonic.pools import PoolConfig
 
-        return aiosonic.TCPConnector(pool_configs={":default": PoolConfig(size=size)})
+        pools = {":default": PoolConfig(size=size)}
+        if http2:
+            return aiosonic.TCPConnector(pool_configs=pools, http2=True)
+        return aiosonic.TCPConnector(pool_configs=pools)
     return aiosonic.TCPConnector(pool_size=size)
 
 
 async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
-    connector = _connector(opts.concurrency)
-    client = aiosonic.HTTPClient(connector=connector)
+    connector = _connector(opts.concurrency, opts.http2)
     url = opts.url
+    fetch: _harness.Fetch
+    if opts.http2:
+        client = aiosonic.HTTPClient(connector=connector, http2=True)
+        context = opts.tls_context()
 
-    async def fetch() -> tuple[int, int]:
-        resp = await client.get(url)
-        body = await resp.content()
-        return resp.status_code, len(body)
+        async def fetch() -> tuple[int, int, str]:
+            resp = await client.get(url, ssl=context)
+            body = await resp.content()
+            return resp.status_code, len(body), resp.http_version
+
+    else:
+        client = aiosonic.HTTPClient(connector=connector)
+
+        async def fetch() -> tuple[int, int, str]:
+            resp = await client.get(url)
+            body = await resp.content()
+            return resp.status_code, len(body), resp.http_version
 
     async def close() -> None:
         closer = getattr(client, "close", None) or getattr(client, "aclose", None)
@@ -69,7 +88,15 @@ def library() -> dict[str, Any]:
         "version": str(version),
         "module": aiosonic.__file__,
         "pool_api": _pool_api(),
+        "h2": _distribution_version("h2"),
     }
+
+
+def _distribution_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 if __name__ == "__main__":

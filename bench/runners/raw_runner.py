@@ -178,11 +178,14 @@ async def _phase(conns: list[_Conn], seconds: float) -> _harness.Outcome:
     finally:
         timer.cancel()
     outcome = _harness.Outcome(ok=phase.ok, errors=phase.errors, first_error=phase.first_error)
+    outcome.protocol = "1.1" if phase.ok else None  # only "HTTP/1.1 200" responses count
     outcome.elapsed = time.perf_counter() - started
     return outcome
 
 
 async def measure(opts: _harness.Options) -> _harness.Outcome:
+    if opts.http2 or opts.expect_version not in (None, "1.1"):
+        raise ValueError("the raw runner speaks plain HTTP/1.1 only")
     host, port, request = _build_request(opts.url)
     loop = asyncio.get_running_loop()
     conns: list[_Conn] = []

@@ -7,7 +7,8 @@ h2 wants to send are flushed after every event batch and every local action.
 
 Flow control both ways: request bodies never go past the peer's window (a sender waits for
 WINDOW_UPDATE), and response data is acknowledged as the reader consumes it, so a slow reader
-of one stream stalls only that stream. Our initial window is generous (4 MiB by default).
+of one stream stalls only that stream. Our stream window is generous (4 MiB by default) and
+the connection window far larger (1 GiB), so held-back streams never stall the others.
 
 GOAWAY: the connection takes no new streams; streams the server did not process (above its
 last stream id) fail with ``StreamNotProcessed`` so the connector can retry idempotent
@@ -51,10 +52,15 @@ __all__ = [
 ]
 
 DEFAULT_WINDOW = 4 * 1024 * 1024
+# The connection-level window is far larger than a stream's, so that data held back for a
+# stream whose reader is paused (at most one stream window) never stalls the other streams.
+CONNECTION_WINDOW = 1 << 30
 MAX_HEADER_LIST_SIZE = 64 * 1024
 # We track at most this many streams the server could open towards us (push is off anyway).
 MAX_INBOUND_STREAMS = 100
 _INF = float("inf")
+_ConnState = h2.connection.ConnectionState
+_ConnInput = h2.connection.ConnectionInputs
 # Connection-specific headers have no meaning in HTTP/2 (RFC 9113 8.2.2).
 _NOT_IN_H2 = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}
@@ -175,6 +181,8 @@ class HTTP2Protocol(LosableProtocol):
         self._send_waiters: list[asyncio.Future[None]] = []
         self._writing_paused = False
         self._flush_scheduled = False
+        self.error: AiosonicError | None = None  # what killed the connection, if anything
+        self._preface: bytes | None = b""  # the server's first bytes, until checked
         # Outbound headers were validated by the request builder already (the same token
         # and CR/LF/NUL rules as HTTP/1.1); inbound ones are still checked by h2.
         config = h2.config.H2Configuration(
@@ -184,6 +192,14 @@ class HTTP2Protocol(LosableProtocol):
             normalize_outbound_headers=False,
         )
         self.h2 = h2.connection.H2Connection(config=config)
+        # h2 closes its connection state machine on GOAWAY, which would refuse the frames
+        # of streams the server promised to finish (those up to its last stream id). Keep
+        # it open; we stop opening streams ourselves (``goaway``) and close once drained.
+        machine = self.h2.state_machine
+        machine._transitions = {
+            **machine._transitions,
+            (_ConnState.CLIENT_OPEN, _ConnInput.RECV_GOAWAY): (None, _ConnState.CLIENT_OPEN),
+        }
         self.h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -199,11 +215,12 @@ class HTTP2Protocol(LosableProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.h2.initiate_connection()
-        if self.window > 65535:
-            self.h2.increment_flow_control_window(self.window - 65535)
+        self.h2.increment_flow_control_window(max(CONNECTION_WINDOW, self.window) - 65535)
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        if self._preface is not None and not self._check_preface(data):
+            return
         try:
             events = self.h2.receive_data(data)
         except (h2.exceptions.ProtocolError, ValueError) as exc:
@@ -215,6 +232,23 @@ class HTTP2Protocol(LosableProtocol):
             if handler is not None:
                 handler(self, event, now)
         self._flush()
+
+    def _check_preface(self, data: bytes) -> bool:
+        """The server's first frame must be SETTINGS (RFC 9113 3.4). h2 would wait for as
+        many bytes as whatever garbage came first declares; refuse it at once instead."""
+        assert self._preface is not None
+        head = self._preface + data[:9]
+        if len(head) < 9:
+            self._preface = head
+            return True
+        self._preface = None
+        length = int.from_bytes(head[:3], "big")
+        if head[3] != 0x4 or length % 6 or length > 16384:
+            self._die(HttpParsingError(
+                f"server did not start with an HTTP/2 SETTINGS frame: {head!r}"
+            ))
+            return False
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -458,6 +492,8 @@ class HTTP2Protocol(LosableProtocol):
             self.owner.h2_finished()
 
     def _die(self, exc: AiosonicError) -> None:
+        if self.error is None:
+            self.error = exc
         if not self.closed and self.transport is not None:
             self.transport.abort()
         self.closed = True

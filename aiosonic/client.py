@@ -126,7 +126,7 @@ class HTTPClient:
 
         Useful for a graceful shutdown.
         """
-        return await self.connector.pool.wait_all_free(timeout)
+        return await self.connector.wait_idle(timeout)
 
     # -- the one implementation -----------------------------------------------------------
 

@@ -140,10 +140,11 @@ class Connection:
         self.connector.h2_capacity_freed(self)
 
     def h2_finished(self) -> None:
-        self.connector.h2_forget(self)
-        self._drop_transport()
-        if self.pool is not None and self.state is ConnectionState.ACTIVE:
-            self.pool.release(self)
+        # A connection that dies while being opened is released by whoever opens it.
+        if self.connector.h2_forget(self):
+            self._drop_transport()
+            if self.pool is not None and self.state is ConnectionState.ACTIVE:
+                self.pool.release(self)
 
     def exchange_done(self, keep_alive: bool) -> None:
         """Called by the protocol once per request; frees the slot."""

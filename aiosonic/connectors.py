@@ -176,6 +176,33 @@ class TCPConnector:
             route = self._routes[cache_key] = Route(url, ssl_context, proxy, http2)
         return route
 
+    def is_idle(self) -> bool:
+        """True when no request is in flight: every slot is free, or held by an HTTP/2
+        connection with no open stream."""
+        busy = self.pool.pool_size - self.pool.free_conns()
+        if not busy:
+            return True
+        quiet_h2 = sum(
+            1
+            for conns in self._h2_conns.values()
+            for conn in conns
+            if isinstance(conn.protocol, HTTP2Protocol) and not conn.protocol.streams
+        )
+        return busy == quiet_h2
+
+    async def wait_idle(self, timeout: float | None) -> bool:
+        """Wait until no request is in flight; False if ``timeout`` seconds pass first."""
+        if not self._h2_conns:
+            return await self.pool.wait_all_free(timeout)
+        # HTTP/2 connections keep their slots while idle: watch the streams instead.
+        loop = asyncio.get_running_loop()
+        end = None if timeout is None else loop.time() + timeout
+        while not self.is_idle():
+            if end is not None and loop.time() >= end:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def cleanup(self) -> None:
         """Close every connection and release the resolver."""
         await self.pool.cleanup()
@@ -484,9 +511,18 @@ class TCPConnector:
             finally:
                 del self._h2_opening[key]
                 opened.set_result(None)
-            if slot.is_h2:
+            protocol = slot.protocol
+            if isinstance(protocol, HTTP2Protocol):
+                if protocol.closed:  # the server broke it during the handshake
+                    slot.exchange_done(False)
+                    raise protocol.error or ConnectionDisconnected(
+                        "server closed the HTTP/2 connection at once"
+                    )
                 self._h2_conns.setdefault(key, []).append(slot)
                 return slot
+            if protocol is None or not protocol.is_usable:
+                slot.exchange_done(False)
+                raise ConnectionDisconnected("server closed the connection at once")
             self._h1_only.add(key)
             if len(self._h1_only) > _ROUTE_CACHE_MAX:
                 self._h1_only.clear()
@@ -515,14 +551,18 @@ class TCPConnector:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def h2_forget(self, conn: Connection) -> None:
-        """``conn`` takes no more streams (closed or GOAWAY drained)."""
+    def h2_forget(self, conn: Connection) -> bool:
+        """``conn`` takes no more streams (closed or GOAWAY drained); False if it was not
+        registered yet (it died while being opened)."""
         conns = self._h2_conns.get(conn.key)
-        if conns is not None and conn in conns:
+        registered = conns is not None and conn in conns
+        if registered:
+            assert conns is not None
             conns.remove(conn)
             if not conns:
                 del self._h2_conns[conn.key]
         self.h2_capacity_freed(conn)
+        return registered
 
     async def _resolve(self, host: str, port: int) -> list[dict[str, Any]]:
         try:

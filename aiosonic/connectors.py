@@ -278,8 +278,9 @@ class TCPConnector:
                         await close_stream(stream)
                 return await waiter
             except ConnectionDisconnected:
-                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                    return waiter.result()  # the server answered before taking the whole body
+                early = _early_answer(waiter)
+                if early is not None:
+                    return early
                 if reused and not retried and stream is None and not protocol.received_any:
                     # A keep-alive connection the server had already closed: try once more.
                     retried = True
@@ -457,8 +458,9 @@ class TCPConnector:
                     await close_stream(stream)
             return await waiter
         except ConnectionDisconnected:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                return waiter.result()  # the server answered before taking the whole body
+            early = _early_answer(waiter)
+            if early is not None:
+                return early
             raise
         except BaseException as exc:
             protocol.fail_stream(h2_stream, exc)
@@ -592,3 +594,11 @@ def _expire_waiter(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(
             RequestTimeout("request_timeout elapsed while waiting for a free HTTP/2 stream")
         )
+
+
+def _early_answer(waiter: asyncio.Future[HttpResponse]) -> HttpResponse | None:
+    """The response, if the server answered although sending the body failed (it may
+    reply, e.g. 413, and close before taking the whole body)."""
+    if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+        return waiter.result()
+    return None

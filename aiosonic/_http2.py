@@ -32,6 +32,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from ._hpack_cache import CachingDecoder, CachingEncoder
 from ._lifecycle import LosableProtocol
 from ._url import URL
 from .exceptions import (
@@ -192,6 +193,8 @@ class HTTP2Protocol(LosableProtocol):
             normalize_outbound_headers=False,
         )
         self.h2 = h2.connection.H2Connection(config=config)
+        self.h2.encoder = CachingEncoder()
+        self.h2.decoder = CachingDecoder(self.h2.decoder.max_header_list_size)
         # h2 closes its connection state machine on GOAWAY, which would refuse the frames
         # of streams the server promised to finish (those up to its last stream id). Keep
         # it open; we stop opening streams ourselves (``goaway``) and close once drained.

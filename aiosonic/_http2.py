@@ -194,7 +194,7 @@ class HTTP2Protocol(LosableProtocol):
         )
         self.h2 = h2.connection.H2Connection(config=config)
         self.h2.encoder = CachingEncoder()
-        self.h2.decoder = CachingDecoder(self.h2.decoder.max_header_list_size)
+        self.h2.decoder = CachingDecoder(MAX_HEADER_LIST_SIZE)
         # h2 closes its connection state machine on GOAWAY, which would refuse the frames
         # of streams the server promised to finish (those up to its last stream id). Keep
         # it open; we stop opening streams ourselves (``goaway``) and close once drained.

@@ -1,0 +1,60 @@
+"""Limits against hostile HTTP/2 servers: huge header lists and CONTINUATION floods end in a
+clear error at once, never in unbounded memory or a hang."""
+
+from __future__ import annotations
+
+import asyncio
+
+import hpack
+from hyperframe.frame import ContinuationFrame, HeadersFrame
+
+from aiosonic.exceptions import ConnectionDisconnected, HttpParsingError
+
+
+async def _expect_refusal(scripted, new_client, write_reply) -> None:
+    async def scenario(peer):
+        await peer.wait_for(lambda: peer.by_path("/") is not None)
+        write_reply(peer, peer.by_path("/").stream_id)
+        await peer.wait_eof()
+
+    srv = await scripted(scenario)
+    client = new_client()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await client.get(srv.url("/"), http2=True)
+    except (HttpParsingError, ConnectionDisconnected) as exc:
+        assert "HTTP/2" in str(exc) or "connection" in str(exc)
+    else:
+        raise AssertionError("the hostile reply was accepted")
+    assert loop.time() - started < 2
+
+
+async def test_oversized_header_list_is_refused(scripted, new_client):
+    block = hpack.Encoder().encode(
+        [(b":status", b"200")] + [(b"x-big-%d" % i, b"v" * 4000) for i in range(40)]
+    )  # about 160 KB decoded, over our 64 KiB SETTINGS_MAX_HEADER_LIST_SIZE
+
+    def reply(peer, stream_id):
+        frames = [block[i : i + 16000] for i in range(0, len(block), 16000)]
+        first = HeadersFrame(stream_id, frames[0])
+        if len(frames) == 1:
+            first.flags.add("END_HEADERS")
+        data = first.serialize()
+        for index, piece in enumerate(frames[1:], 1):
+            frame = ContinuationFrame(stream_id, piece)
+            if index == len(frames) - 1:
+                frame.flags.add("END_HEADERS")
+            data += frame.serialize()
+        peer.write_raw(data)
+
+    await _expect_refusal(scripted, new_client, reply)
+
+
+async def test_continuation_flood_is_refused(scripted, new_client):
+    def reply(peer, stream_id):
+        data = HeadersFrame(stream_id, b"").serialize()
+        data += b"".join(ContinuationFrame(stream_id, b"").serialize() for _ in range(5000))
+        peer.write_raw(data)
+
+    await _expect_refusal(scripted, new_client, reply)

@@ -125,7 +125,9 @@ class Connection:
         """After TLS was started inside a proxy tunnel: switch to HTTP/2 if ALPN chose it."""
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
-            protocol = HTTP2Protocol(asyncio.get_running_loop(), self)
+            protocol = HTTP2Protocol(
+                asyncio.get_running_loop(), self, self.connector.http2_window
+            )
             transport.set_protocol(protocol)
             protocol.connection_made(transport)
             self.protocol = protocol
@@ -190,7 +192,7 @@ class _Select(asyncio.Protocol):
             chosen = ssl_object.selected_alpn_protocol()
         protocol: HTTP11Protocol | HTTP2Protocol
         if chosen == "h2":
-            protocol = HTTP2Protocol(self.loop, self.owner)
+            protocol = HTTP2Protocol(self.loop, self.owner, self.owner.connector.http2_window)
         else:
             protocol = HTTP11Protocol(self.loop, self.owner)
         transport.set_protocol(protocol)

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from ._connection import HTTP11Protocol
 from ._deadline import Deadline
-from ._http2 import HTTP2Protocol, StreamNotProcessed
+from ._http2 import DEFAULT_WINDOW, HTTP2Protocol, StreamNotProcessed
 from ._request import build_connect_head, close_stream
 from ._url import URL
 from .connection import Connection
@@ -117,6 +117,8 @@ class TCPConnector:
       ``use_dns_cache=False`` resolves on every new connection.
     - ``conn_max_requests``: a connection serves at most this many requests, then is closed.
     - ``http2``: offer HTTP/2 (ALPN) to https origins for every request through it.
+    - ``http2_window``: the HTTP/2 receive window of each stream (4 MiB): how much of one
+      response may be in flight before its reader consumes it.
 
     HTTP/2: one connection per origin carries up to the server's
     SETTINGS_MAX_CONCURRENT_STREAMS requests at once; beyond that a new connection is
@@ -137,6 +139,7 @@ class TCPConnector:
         conn_max_requests: int = 100,
         *,
         http2: bool = False,
+        http2_window: int = DEFAULT_WINDOW,
     ) -> None:
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
@@ -149,6 +152,9 @@ class TCPConnector:
         self.use_dns_cache = use_dns_cache
         self.conn_max_requests = conn_max_requests
         self.http2 = http2
+        if not 65535 <= http2_window < 2**31:
+            raise ValueError(f"http2_window must be in [65535, 2**31): {http2_window!r}")
+        self.http2_window = http2_window
         self.pool = self.pool_cls(self, pool_size, self.connection_cls)
         self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
         self._routes: dict[tuple[Any, ...], Route] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import h2.settings
 import hpack
 from hyperframe.frame import ContinuationFrame, HeadersFrame
 
@@ -58,3 +59,21 @@ async def test_continuation_flood_is_refused(scripted, new_client):
         peer.write_raw(data)
 
     await _expect_refusal(scripted, new_client, reply)
+
+
+async def test_the_stream_window_is_configurable(scripted, new_client):
+    import aiosonic
+
+    seen: dict[int, int] = {}
+
+    async def scenario(peer):
+        await peer.wait_for(lambda: peer.by_path("/") is not None)
+        seen.update(peer.client_settings)
+        peer.respond(peer.by_path("/").stream_id, b"ok")
+        await peer.wait_eof()
+
+    srv = await scripted(scenario)
+    async with aiosonic.HTTPClient(aiosonic.TCPConnector(http2_window=1 << 20)) as client:
+        resp = await client.get(srv.url("/"), http2=True)
+        assert await resp.content() == b"ok"
+    assert seen[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] == 1 << 20

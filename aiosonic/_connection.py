@@ -19,6 +19,7 @@ from typing import Protocol, cast
 
 from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
 from ._lifecycle import LosableProtocol
+from ._request import close_stream
 from .exceptions import (
     AiosonicError,
     ConnectionDisconnected,
@@ -197,13 +198,16 @@ class HTTP11Protocol(LosableProtocol):
         self, body: Iterable[bytes] | AsyncIterable[bytes], chunked: bool = True
     ) -> None:
         """Send a streamed body (chunked, or raw under a known Content-Length), honouring
-        write flow control."""
-        if isinstance(body, AsyncIterable):
-            async for piece in body:
-                await self._write_piece(piece, chunked)
-        else:
-            for piece in body:
-                await self._write_piece(piece, chunked)
+        write flow control; the iterator is finalised however this ends."""
+        try:
+            if isinstance(body, AsyncIterable):
+                async for piece in body:
+                    await self._write_piece(piece, chunked)
+            else:
+                for piece in body:
+                    await self._write_piece(piece, chunked)
+        finally:
+            await close_stream(body)
         if chunked:
             await self._write_piece(None, chunked)
 

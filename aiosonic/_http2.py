@@ -34,6 +34,7 @@ import h2.settings
 
 from ._hpack_cache import CachingDecoder, CachingEncoder
 from ._lifecycle import LosableProtocol
+from ._request import close_stream
 from ._url import URL
 from .exceptions import (
     AiosonicError,
@@ -399,15 +400,20 @@ class HTTP2Protocol(LosableProtocol):
     async def send_body(
         self, stream: _Stream, body: bytes | Iterable[bytes] | AsyncIterable[bytes]
     ) -> None:
-        """Send a request body within the peer's flow-control windows, then end the stream."""
+        """Send a request body within the peer's flow-control windows, then end the stream.
+        An iterator is finalised however this ends."""
         if isinstance(body, (bytes, bytearray, memoryview)):
             await self._send_data(stream, bytes(body))
-        elif isinstance(body, AsyncIterable):
-            async for piece in body:
-                await self._send_data(stream, _as_bytes(piece))
         else:
-            for piece in body:
-                await self._send_data(stream, _as_bytes(piece))
+            try:
+                if isinstance(body, AsyncIterable):
+                    async for piece in body:
+                        await self._send_data(stream, _as_bytes(piece))
+                else:
+                    for piece in body:
+                        await self._send_data(stream, _as_bytes(piece))
+            finally:
+                await close_stream(body)
         self._check_sendable(stream)
         self.h2.end_stream(stream.sid)
         self._flush()

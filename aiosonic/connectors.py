@@ -28,7 +28,7 @@ from typing import Any, cast
 from ._connection import HTTP11Protocol
 from ._deadline import Deadline
 from ._http2 import DEFAULT_WINDOW, HTTP2Protocol, StreamNotProcessed
-from ._request import build_connect_head, close_stream
+from ._request import build_connect_head
 from ._url import URL
 from .connection import Connection
 from .exceptions import (
@@ -278,10 +278,7 @@ class TCPConnector:
             )
             try:
                 if stream is not None:
-                    try:
-                        await protocol.send_stream(stream, chunked)
-                    finally:
-                        await close_stream(stream)
+                    await protocol.send_stream(stream, chunked)
                 return await waiter
             except ConnectionDisconnected:
                 early = _early_answer(waiter)
@@ -455,13 +452,8 @@ class TCPConnector:
             h2_headers, ends, deadline=deadline, sock_read=timeouts.sock_read
         )
         try:
-            if body is not None:
-                await protocol.send_body(h2_stream, body)
-            elif stream is not None:
-                try:
-                    await protocol.send_body(h2_stream, stream)
-                finally:
-                    await close_stream(stream)
+            if not ends:
+                await protocol.send_body(h2_stream, body if body is not None else stream or b"")
             return await waiter
         except ConnectionDisconnected:
             early = _early_answer(waiter)

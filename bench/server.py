@@ -43,7 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from bench import pinning
@@ -283,21 +283,35 @@ def start_nginx(binary: str, body: bytes, cpu: int | None) -> RunningServer:
         conf.write_text(_nginx_config(workdir, port, body, stub_status))
         argv = _nginx_argv(binary, workdir, conf, numbers)
         log = workdir / "error.log"
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return _launch(
+        argv,
+        cpu,
+        port,
+        log,
+        url=f"http://{HOST}:{port}/",
+        kind="nginx",
+        description=f"{version}, 1 worker",
+        workdir=workdir,
+        counts_requests=stub_status,
+    )
+
+
+def _launch(argv: list[str], cpu: int | None, port: int, log: Path, **fields: Any) -> RunningServer:
+    """Start a server process on ``cpu`` and wait until ``port`` accepts; ``fields`` describe
+    it. Its work directory is removed if it cannot start."""
+    try:
         with pinning.spawn_on(cpu), log.open("ab") as errors:
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
             )
-        server = RunningServer(
-            url=f"http://{HOST}:{port}/",
-            kind="nginx",
-            description=f"{version}, 1 worker",
-            process=process,
-            workdir=workdir,
-            log=log,
-            counts_requests=stub_status,
-        )
+        server = RunningServer(process=process, log=log, **fields)
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workdir = fields.get("workdir")
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
         raise
     try:
         _wait_ready(process, port, log)
@@ -366,31 +380,23 @@ def start_nginx_h2(binary: str, body: bytes, cpu: int | None) -> RunningServer:
         log = workdir / "error.log"
         log.write_bytes(b"")  # drop what nginx -t logged
         argv = _nginx_argv(binary, workdir, conf, numbers)
-        with pinning.spawn_on(cpu), log.open("ab") as errors:
-            process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
-            )
-        spelled = "http2 on" if style == H2_DIRECTIVE else "listen ... ssl http2"
-        server = RunningServer(
-            url=f"https://{HOST}:{port}/",
-            kind="nginx",
-            description=f"{version}, 1 worker, TLS + HTTP/2 ({spelled})",
-            process=process,
-            workdir=workdir,
-            log=log,
-            counts_requests=stub_status,
-            status_port=status_port,
-            cafile=cafile,
-        )
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    try:
-        _wait_ready(process, port, log)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    spelled = "http2 on" if style == H2_DIRECTIVE else "listen ... ssl http2"
+    return _launch(
+        argv,
+        cpu,
+        port,
+        log,
+        url=f"https://{HOST}:{port}/",
+        kind="nginx",
+        description=f"{version}, 1 worker, TLS + HTTP/2 ({spelled})",
+        workdir=workdir,
+        counts_requests=stub_status,
+        status_port=status_port,
+        cafile=cafile,
+    )
 
 
 def start_embedded(body_size: int, cpu: int | None, why: str = "nginx not found") -> RunningServer:

@@ -8,12 +8,13 @@ I/O and never decides anything about connections.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from .exceptions import InvalidRequest
 
-__all__ = ["URL", "parse_url"]
+__all__ = ["URL", "parse_url", "redact"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?", and "%" so
@@ -85,12 +86,12 @@ class URL:
         return scheme_host + self.target
 
     def __repr__(self) -> str:
-        return f"URL({self.unparse()!r})"
+        return f"URL({self.unparse()!r})"  # unparse() never includes user:password
 
 
 def _normalise_host(host: str, raw: str) -> str:
     if not host:
-        raise InvalidRequest(f"URL has no host: {raw!r}")
+        raise InvalidRequest(f"URL has no host: {redact(raw)!r}")
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
@@ -100,9 +101,9 @@ def _normalise_host(host: str, raw: str) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise InvalidRequest(f"URL host is not a valid name: {raw!r}") from exc
+            raise InvalidRequest(f"URL host is not a valid name: {redact(raw)!r}") from exc
     if any(ch in host for ch in "\r\n\0 \t/\\@"):
-        raise InvalidRequest(f"URL host contains forbidden characters: {raw!r}")
+        raise InvalidRequest(f"URL host contains forbidden characters: {redact(raw)!r}")
     return host
 
 
@@ -113,12 +114,12 @@ def _parse(raw: str, schemes: tuple[str, ...]) -> URL:
         parts = urlsplit(raw.strip())
         port = parts.port
     except ValueError as exc:
-        raise InvalidRequest(f"invalid URL {raw!r}: {exc}") from exc
+        raise InvalidRequest(f"invalid URL {redact(raw)!r}: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         if not scheme:
-            raise InvalidRequest(f"URL has no scheme: {raw!r}")
-        raise InvalidRequest(f"URL scheme {scheme!r} is not supported: {raw!r}")
+            raise InvalidRequest(f"URL has no scheme: {redact(raw)!r}")
+        raise InvalidRequest(f"URL scheme {scheme!r} is not supported: {redact(raw)!r}")
     host = _normalise_host(parts.hostname or "", raw)
     path = quote(parts.path, safe=_SAFE_PATH) or "/"
     target = path
@@ -128,6 +129,14 @@ def _parse(raw: str, schemes: tuple[str, ...]) -> URL:
     if parts.username is not None:
         userinfo = parts.username + (":" + parts.password if parts.password is not None else "")
     return URL(raw, scheme, host, port or _DEFAULT_PORTS[scheme], target, userinfo)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@?#]*@")
+
+
+def redact(raw: str) -> str:
+    """``raw`` with any user:password@ part hidden, for error messages (never leak secrets)."""
+    return _USERINFO.sub("***@", raw) if isinstance(raw, str) else repr(raw)
 
 
 _cache: dict[str, URL] = {}

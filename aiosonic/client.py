@@ -65,7 +65,7 @@ def _h2_mode(per_request: bool, default: bool) -> str | None:
 class _Simple:
     """A request with nothing but a method and a URL, ready to send again and again."""
 
-    __slots__ = ("head", "is_head", "method", "route", "url")
+    __slots__ = ("head", "idempotent", "is_head", "method", "route", "url")
 
     def __init__(self, method: str, url: URL, head: bytes, route: Route) -> None:
         self.method = method
@@ -73,6 +73,7 @@ class _Simple:
         self.head = head
         self.route = route
         self.is_head = method == "HEAD"
+        self.idempotent = method in _IDEMPOTENT
 
 
 class HTTPClient:
@@ -181,6 +182,7 @@ class HTTPClient:
                 None,
                 head_request=simple.is_head,
                 timeouts=timeouts,
+                idempotent=simple.idempotent,
             )
             if follow and response.status_code in _REDIRECTS:
                 return await self._follow(response, simple.url, simple.method, None, Body(),

@@ -284,8 +284,15 @@ class TCPConnector:
                 early = _early_answer(waiter)
                 if early is not None:
                     return early
-                if reused and not retried and stream is None and not protocol.received_any:
+                if (
+                    reused
+                    and idempotent
+                    and not retried
+                    and stream is None
+                    and not protocol.received_any
+                ):
                     # A keep-alive connection the server had already closed: try once more.
+                    # Only idempotent requests: a POST is never silently sent twice.
                     retried = True
                     continue
                 raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 from base64 import b64encode
 from urllib.parse import unquote
 
-from ._url import URL, parse_url
+from ._url import URL, parse_url, redact
 from .exceptions import InvalidRequest
 
 __all__ = ["Proxy"]
@@ -27,9 +27,9 @@ class Proxy:
         try:
             url = parse_url(raw)
         except InvalidRequest as exc:
-            raise InvalidRequest(f"invalid proxy address {host!r}: {exc}") from None
+            raise InvalidRequest(f"invalid proxy address {redact(host)!r}: {exc}") from None
         if url.scheme != "http":
-            raise InvalidRequest(f"only http:// proxies are supported, not {host!r}")
+            raise InvalidRequest(f"only http:// proxies are supported, not {redact(host)!r}")
         if auth is None and url.userinfo is not None:
             self.auth = unquote(url.userinfo)
         self.url: URL = url

@@ -128,3 +128,16 @@ def test_decoder_errors() -> None:
     bomb = gzip.compress(b"\0" * (20 * 1024 * 1024))
     with pytest.raises(DecompressionError, match="more than 1048576"):
         _decode_all(b"gzip", bomb, limit=1024 * 1024, step=len(bomb))
+
+
+def test_errors_never_show_url_credentials() -> None:
+    from aiosonic import Proxy
+
+    for raw in ("ftp://user:s3cret@h/", "http://user:s3cret@h:99999/"):
+        with pytest.raises(InvalidRequest) as info:
+            parse_url(raw)
+        assert "s3cret" not in str(info.value) and "***@" in str(info.value)
+    with pytest.raises(InvalidRequest) as info:
+        Proxy("https://user:s3cret@proxy:3128")
+    assert "s3cret" not in str(info.value)
+    assert "s3cret" not in repr(parse_url("http://user:s3cret@h/"))

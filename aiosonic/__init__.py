@@ -12,6 +12,7 @@ from ._version import __version__
 from .client import HTTPClient
 from .connectors import TCPConnector
 from .exceptions import AiosonicError
+from .limits import Limits
 from .multipart import MultipartFile, MultipartForm
 from .pools import CyclicQueuePool, SmartPool
 from .proxy import Proxy
@@ -27,6 +28,7 @@ __all__ = [
     "HTTPClient",
     "HttpHeaders",
     "HttpResponse",
+    "Limits",
     "MultipartFile",
     "MultipartForm",
     "Proxy",

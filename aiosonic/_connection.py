@@ -27,6 +27,7 @@ from .exceptions import (
     ReadTimeout,
     RequestTimeout,
 )
+from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
 
 __all__ = ["ExchangeOwner", "HTTP11Protocol"]
@@ -45,12 +46,23 @@ class ExchangeOwner(Protocol):
 class HTTP11Protocol(LosableProtocol):
     """One HTTP/1.1 connection: writes requests, parses responses, enforces timeouts."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, owner: ExchangeOwner) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        owner: ExchangeOwner,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.loop = loop
         self.owner = owner
+        self.limits = limits
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.parser = ResponseParser(self)
+        self.parser = ResponseParser(
+            self,
+            max_head_size=limits.max_head_size,
+            max_headers=limits.max_headers,
+            max_status_line=limits.max_status_line,
+        )
         self.active = False
         self.received_any = False
         self._report = True
@@ -123,6 +135,7 @@ class HTTP11Protocol(LosableProtocol):
             head.framing is Framing.CHUNKED,
         )
         response._protocol = self
+        response._limits = self.limits
         self._response_ref = weakref.ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None

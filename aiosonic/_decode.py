@@ -108,7 +108,9 @@ class _Stack:
 
 
 def make_decoder(
-    content_encoding: bytes | None, limit: int = DEFAULT_MAX_DECOMPRESSED_SIZE
+    content_encoding: bytes | None,
+    limit: int = DEFAULT_MAX_DECOMPRESSED_SIZE,
+    max_encodings: int = MAX_STACKED_ENCODINGS,
 ) -> BodyDecoder | None:
     """A decoder for a Content-Encoding header value, or None when the body is plain."""
     if not content_encoding:
@@ -120,10 +122,10 @@ def make_decoder(
     ]
     if not names:
         return None
-    if len(names) > MAX_STACKED_ENCODINGS:
+    if len(names) > max_encodings:
         raise DecompressionError(
             f"response stacks {len(names)} content-encodings; at most "
-            f"{MAX_STACKED_ENCODINGS} are accepted"
+            f"{max_encodings} are accepted"
         )
     decoders: list[BodyDecoder] = []
     for name in reversed(names):

@@ -174,14 +174,21 @@ class ResponseParser:
         "_state",
         "max_head_size",
         "max_headers",
+        "max_status_line",
     )
 
     def __init__(
-        self, receiver: ResponseReceiver, *, max_head_size: int = 65536, max_headers: int = 128
+        self,
+        receiver: ResponseReceiver,
+        *,
+        max_head_size: int = 65536,
+        max_headers: int = 128,
+        max_status_line: int = 8192,
     ) -> None:
         self._receiver = receiver
         self.max_head_size = max_head_size
         self.max_headers = max_headers
+        self.max_status_line = max_status_line
         self._state = _State.IDLE
         self._is_head = False
         self._keep_alive = False
@@ -332,6 +339,9 @@ class ResponseParser:
         if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
             self._state = _State.DONE
             raise HttpParsingError(f"invalid status line {lines[0]!r}")
+        if len(lines[0]) > self.max_status_line:
+            self._state = _State.DONE
+            raise HttpParsingError(f"status line longer than {self.max_status_line} bytes")
         if len(lines) > self.max_headers + 1:
             self._state = _State.DONE
             raise HttpParsingError(f"response has more than {self.max_headers} headers")

@@ -44,6 +44,7 @@ from .exceptions import (
     ReadTimeout,
     RequestTimeout,
 )
+from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
 
 __all__ = [
@@ -57,7 +58,6 @@ DEFAULT_WINDOW = 4 * 1024 * 1024
 # The connection-level window is far larger than a stream's, so that data held back for a
 # stream whose reader is paused (at most one stream window) never stalls the other streams.
 CONNECTION_WINDOW = 1 << 30
-MAX_HEADER_LIST_SIZE = 64 * 1024
 # We track at most this many streams the server could open towards us (push is off anyway).
 MAX_INBOUND_STREAMS = 100
 _INF = float("inf")
@@ -170,11 +170,16 @@ class HTTP2Protocol(LosableProtocol):
     """One HTTP/2 connection carrying many concurrent request streams."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, owner: H2Owner, window: int = DEFAULT_WINDOW
+        self,
+        loop: asyncio.AbstractEventLoop,
+        owner: H2Owner,
+        window: int = DEFAULT_WINDOW,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.loop = loop
         self.owner = owner
         self.window = window
+        self.limits = limits
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.goaway = False
@@ -195,7 +200,7 @@ class HTTP2Protocol(LosableProtocol):
         )
         self.h2 = h2.connection.H2Connection(config=config)
         self.h2.encoder = CachingEncoder()
-        self.h2.decoder = CachingDecoder(MAX_HEADER_LIST_SIZE)
+        self.h2.decoder = CachingDecoder(limits.max_head_size)
         # h2 closes its connection state machine on GOAWAY, which would refuse the frames
         # of streams the server promised to finish (those up to its last stream id). Keep
         # it open; we stop opening streams ourselves (``goaway``) and close once drained.
@@ -210,7 +215,7 @@ class HTTP2Protocol(LosableProtocol):
                 h2.settings.SettingCodes.ENABLE_PUSH: 0,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window,
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_INBOUND_STREAMS,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: limits.max_head_size,
             },
         )
 
@@ -285,8 +290,14 @@ class HTTP2Protocol(LosableProtocol):
             raw_headers.append((name, value))
             if name == b"content-encoding":
                 encoding = value if encoding is None else encoding + b"," + value
+        if len(raw_headers) > self.limits.max_headers:
+            self.fail_stream(stream, HttpParsingError(
+                f"response has more than {self.limits.max_headers} headers"
+            ))
+            return
         response = HttpResponse(status, "", "2", raw_headers, encoding)
         response._protocol = stream
+        response._limits = self.limits
         stream.response_ref = weakref.ref(response, self._response_dropped(stream))
         waiter = stream.head_waiter
         stream.head_waiter = None

@@ -100,7 +100,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         if http2 is None:
             _, protocol = await loop.create_connection(
-                lambda: HTTP11Protocol(loop, self),
+                lambda: HTTP11Protocol(loop, self, self.connector.limits),
                 host,
                 port,
                 ssl=ssl_context,
@@ -125,8 +125,9 @@ class Connection:
         """After TLS was started inside a proxy tunnel: switch to HTTP/2 if ALPN chose it."""
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+            connector = self.connector
             protocol = HTTP2Protocol(
-                asyncio.get_running_loop(), self, self.connector.http2_window
+                asyncio.get_running_loop(), self, connector.http2_window, connector.limits
             )
             transport.set_protocol(protocol)
             protocol.connection_made(transport)
@@ -191,10 +192,13 @@ class _Select(asyncio.Protocol):
         if ssl_object is not None:
             chosen = ssl_object.selected_alpn_protocol()
         protocol: HTTP11Protocol | HTTP2Protocol
+        connector = self.owner.connector
         if chosen == "h2":
-            protocol = HTTP2Protocol(self.loop, self.owner, self.owner.connector.http2_window)
+            protocol = HTTP2Protocol(
+                self.loop, self.owner, connector.http2_window, connector.limits
+            )
         else:
-            protocol = HTTP11Protocol(self.loop, self.owner)
+            protocol = HTTP11Protocol(self.loop, self.owner, connector.limits)
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         self.selected = protocol

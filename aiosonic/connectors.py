@@ -40,6 +40,7 @@ from .exceptions import (
     RequestTimeout,
     map_oserror,
 )
+from .limits import DEFAULT_LIMITS, Limits
 from .pools import BasePool, SmartPool
 from .proxy import Proxy
 from .resolver import DefaultResolver
@@ -119,6 +120,8 @@ class TCPConnector:
     - ``http2``: offer HTTP/2 (ALPN) to https origins for every request through it.
     - ``http2_window``: the HTTP/2 receive window of each stream (4 MiB): how much of one
       response may be in flight before its reader consumes it.
+    - ``limits``: what a response may contain (``aiosonic.Limits``: head size, header count,
+      decompressed size...); safe defaults.
 
     HTTP/2: one connection per origin carries up to the server's
     SETTINGS_MAX_CONCURRENT_STREAMS requests at once; beyond that a new connection is
@@ -140,6 +143,7 @@ class TCPConnector:
         *,
         http2: bool = False,
         http2_window: int = DEFAULT_WINDOW,
+        limits: Limits | None = None,
     ) -> None:
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
@@ -155,6 +159,7 @@ class TCPConnector:
         if not 65535 <= http2_window < 2**31:
             raise ValueError(f"http2_window must be in [65535, 2**31): {http2_window!r}")
         self.http2_window = http2_window
+        self.limits = limits or DEFAULT_LIMITS
         self.pool = self.pool_cls(self, pool_size, self.connection_cls)
         self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
         self._routes: dict[tuple[Any, ...], Route] = {}

@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol
 
-from ._decode import DEFAULT_MAX_DECOMPRESSED_SIZE, BodyDecoder, make_decoder
+from ._decode import BodyDecoder, make_decoder
 from ._headers import HttpHeaders
 from .exceptions import AiosonicError, ConnectionDisconnected
+from .limits import DEFAULT_LIMITS
 
 __all__ = ["BodySource", "HttpResponse", "ResponseConsumed"]
 
@@ -68,7 +69,7 @@ class HttpResponse:
         "_cookies",
         "_error",
         "_headers",
-        "_max_decompressed_size",
+        "_limits",
         "_protocol",
         "_waiter",
         "chunked",
@@ -105,7 +106,7 @@ class HttpResponse:
         self._waiter: asyncio.Future[None] | None = None
         self._protocol: BodySource | None = None
         self._body: bytes | None = None
-        self._max_decompressed_size = DEFAULT_MAX_DECOMPRESSED_SIZE
+        self._limits = DEFAULT_LIMITS
 
     # -- head -----------------------------------------------------------------------------
 
@@ -189,7 +190,10 @@ class HttpResponse:
     # -- reading --------------------------------------------------------------------------
 
     def _decoder(self) -> BodyDecoder | None:
-        return make_decoder(self._content_encoding, self._max_decompressed_size)
+        limits = self._limits
+        return make_decoder(
+            self._content_encoding, limits.max_decompressed_size, limits.max_encodings
+        )
 
     async def _raw_body(self) -> bytes:
         """The whole undecoded body, waiting for it without a high-water limit."""

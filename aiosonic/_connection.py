@@ -65,6 +65,8 @@ class HTTP11Protocol(LosableProtocol):
         )
         self.active = False
         self.received_any = False
+        # Why the exchange in progress failed (a timeout, say): what a body sender raises.
+        self.failure: BaseException | None = None
         self._report = True
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
@@ -110,7 +112,9 @@ class HTTP11Protocol(LosableProtocol):
                                               "server closed the connection"))
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
-            waiter.set_exception(ConnectionDisconnected("connection lost while sending"))
+            waiter.set_exception(
+                self.failure or ConnectionDisconnected("connection lost while sending")
+            )
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -189,6 +193,7 @@ class HTTP11Protocol(LosableProtocol):
         transport = self.transport
         assert transport is not None and not self.active
         self.active = True
+        self.failure = None
         self._report = report
         self.received_any = False
         self.parser.start(head_request)
@@ -226,7 +231,9 @@ class HTTP11Protocol(LosableProtocol):
 
     async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
         if self.closed or not self.active or self.transport is None:
-            raise ConnectionDisconnected("connection closed while sending the request body")
+            raise self.failure or ConnectionDisconnected(
+                "connection closed while sending the request body"
+            )
         if piece is None:
             self.transport.write(LAST_CHUNK)
         else:
@@ -251,6 +258,7 @@ class HTTP11Protocol(LosableProtocol):
 
     def _fail(self, exc: BaseException) -> None:
         if self.active:
+            self.failure = exc
             waiter = self._head_waiter
             self._head_waiter = None
             if waiter is not None and not waiter.done():

@@ -61,6 +61,8 @@ CONNECTION_WINDOW = 1 << 30
 # We track at most this many streams the server could open towards us (push is off anyway).
 MAX_INBOUND_STREAMS = 100
 _INF = float("inf")
+# More PING/SETTINGS frames than this in one second is a flood (RFC 9113 10.5).
+MAX_CONTROL_FRAMES_PER_SECOND = 1000
 _ConnState = h2.connection.ConnectionState
 _ConnInput = h2.connection.ConnectionInputs
 # Connection-specific headers have no meaning in HTTP/2 (RFC 9113 8.2.2).
@@ -113,6 +115,7 @@ class _Stream:
     __slots__ = (
         "deadline",
         "ended",
+        "error",
         "head_waiter",
         "last_read",
         "paused",
@@ -143,6 +146,7 @@ class _Stream:
         self.sock_read = sock_read
         self.last_read = now
         self.ended = False
+        self.error: BaseException | None = None
         self.timer: asyncio.TimerHandle | None = None
 
     def response(self) -> HttpResponse | None:
@@ -190,6 +194,8 @@ class HTTP2Protocol(LosableProtocol):
         self._flush_scheduled = False
         self.error: AiosonicError | None = None  # what killed the connection, if anything
         self._preface: bytes | None = b""  # the server's first bytes, until checked
+        self._control_since = 0.0
+        self._control_count = 0
         # Outbound headers were validated by the request builder already (the same token
         # and CR/LF/NUL rules as HTTP/1.1); inbound ones are still checked by h2.
         config = h2.config.H2Configuration(
@@ -237,10 +243,25 @@ class HTTP2Protocol(LosableProtocol):
             return
         now = self.loop.time()
         for event in events:
-            handler = _HANDLERS.get(type(event))
+            kind = type(event)
+            if kind in _CONTROL_EVENTS and self._control_flood(now):
+                return
+            handler = _HANDLERS.get(kind)
             if handler is not None:
                 handler(self, event, now)
         self._flush()
+
+    def _control_flood(self, now: float) -> bool:
+        """Count frames that make us answer (PING, SETTINGS): a peer sending thousands per
+        second is flooding us (our answers would pile up unread). True: the connection died."""
+        if now - self._control_since >= 1.0:
+            self._control_since = now
+            self._control_count = 0
+        self._control_count += 1
+        if self._control_count > MAX_CONTROL_FRAMES_PER_SECOND:
+            self._die(HttpParsingError("HTTP/2 control frame flood (PING or SETTINGS)"))
+            return True
+        return False
 
     def _check_preface(self, data: bytes) -> bool:
         """The server's first frame must be SETTINGS (RFC 9113 3.4). h2 would wait for as
@@ -447,7 +468,9 @@ class HTTP2Protocol(LosableProtocol):
 
     def _check_sendable(self, stream: _Stream) -> None:
         if stream.ended or self.streams.get(stream.sid) is not stream:
-            raise ConnectionDisconnected("the stream ended while sending the request body")
+            raise stream.error or ConnectionDisconnected(
+                "the stream ended while sending the request body"
+            )
 
     def acknowledge(self, stream: _Stream, size: int) -> None:
         if not self.closed and stream.sid in self.streams:
@@ -458,6 +481,7 @@ class HTTP2Protocol(LosableProtocol):
         """End a stream with an error (and RST_STREAM it if the server may still send)."""
         if stream.ended:
             return
+        stream.error = exc
         waiter = stream.head_waiter
         stream.head_waiter = None
         if waiter is not None and not waiter.done():
@@ -587,3 +611,6 @@ _HANDLERS: dict[type, _Handler] = {
     h2.events.RemoteSettingsChanged: HTTP2Protocol._on_settings,
     h2.events.PushedStreamReceived: HTTP2Protocol._on_push,
 }
+
+# Events we answer without any handler of ours: h2 queues the PING ACK or SETTINGS ACK.
+_CONTROL_EVENTS = frozenset({h2.events.PingReceived, h2.events.RemoteSettingsChanged})

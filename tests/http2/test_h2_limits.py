@@ -7,6 +7,7 @@ import asyncio
 
 import h2.settings
 import hpack
+import pytest
 from hyperframe.frame import ContinuationFrame, HeadersFrame
 
 from aiosonic.exceptions import ConnectionDisconnected, HttpParsingError
@@ -77,3 +78,37 @@ async def test_the_stream_window_is_configurable(scripted, new_client):
         resp = await client.get(srv.url("/"), http2=True)
         assert await resp.content() == b"ok"
     assert seen[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] == 1 << 20
+
+
+async def test_ping_flood_is_refused(scripted, new_client):
+    from hyperframe.frame import PingFrame
+
+    def reply(peer, stream_id):
+        ping = PingFrame(0)
+        ping.opaque_data = b"floodfld"
+        peer.write_raw(ping.serialize() * 5000)
+
+    await _expect_refusal(scripted, new_client, reply)
+
+
+async def test_a_peer_that_never_opens_its_window_times_out(scripted, new_client):
+    import aiosonic
+
+    async def scenario(peer):
+        await peer.wait_for(lambda: peer.by_path("/warm") is not None)
+        peer.respond(peer.by_path("/warm").stream_id, b"ok")
+        await peer.wait_eof()
+
+    # After the preface the server sets its stream window to 0 and never opens it.
+    srv = await scripted(
+        scenario, settings_update={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0}
+    )
+    client = new_client()
+    warm = await client.get(srv.url("/warm"), http2=True)  # the new window is in force now
+    assert await warm.content() == b"ok"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(aiosonic.exceptions.RequestTimeout):
+        await client.post(srv.url("/"), data=b"x" * 10, http2=True,
+                          timeouts=aiosonic.Timeouts(request_timeout=0.5))
+    assert loop.time() - started < 2

@@ -102,3 +102,23 @@ def test_limits_value_object() -> None:
     assert "max_headers=128" in repr(aiosonic.Limits())
     with pytest.raises(ValueError, match="max_headers"):
         aiosonic.Limits(max_headers=0)
+
+
+async def test_upload_to_a_server_that_stops_reading_times_out_as_such(raw_server) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(10)  # never reads the body: the client's writes back up
+
+    async def body():
+        block = bytes(1024 * 1024)
+        for _ in range(200):
+            yield block
+
+    srv = await raw_server(handler=handler)
+    async with aiosonic.HTTPClient() as client:
+        started = time.monotonic()
+        with pytest.raises(aiosonic.exceptions.RequestTimeout):
+            await client.post(srv.url("/"), data=body(),
+                              timeouts=aiosonic.Timeouts(request_timeout=0.5))
+        assert time.monotonic() - started < 3
+        assert client.connector.pool.is_all_free()

@@ -86,6 +86,8 @@ class HTTP11Protocol(LosableProtocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return  # failed and aborted: what still arrives belongs to nobody
         self._last_read = self.loop.time()
         self.received_any = True
         try:
@@ -130,6 +132,8 @@ class HTTP11Protocol(LosableProtocol):
     # -- ResponseReceiver -----------------------------------------------------------------
 
     def on_head(self, head: ResponseHead) -> None:
+        if not self.active:
+            return
         response = HttpResponse(
             head.status,
             head.reason,
@@ -153,6 +157,8 @@ class HTTP11Protocol(LosableProtocol):
             response._feed(data)
 
     def on_complete(self, keep_alive: bool) -> None:
+        if not self.active:
+            return  # the exchange already ended (failed while this very read was parsed)
         ref = self._response_ref
         self._response_ref = None
         response = ref() if ref is not None else None

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench bench-quick clean
+.PHONY: test lint typecheck pytest bench bench-quick soak fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check aiosonic tests bench
+	$(PY) -m ruff check aiosonic tests bench fuzz soak
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict aiosonic
@@ -28,6 +28,17 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Not part of `make test`: a million requests, then memory and descriptors must be flat.
+soak: $(STAMP)
+	$(PY) -m soak.soak $(SOAK_ARGS)
+
+# Coverage-guided fuzzing of the parser, decoders and request encoder (atheris when
+# installed: pip install -e '.[fuzz]'; a long hypothesis run otherwise).
+fuzz: $(STAMP)
+	mkdir -p fuzz/corpus
+	$(PY) fuzz/fuzz_parser.py -max_total_time=$${FUZZ_SECONDS:-600} -max_len=4096 \
+		-dict=fuzz/http.dict fuzz/corpus $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) bench/.venvs .mypy_cache .pytest_cache .ruff_cache

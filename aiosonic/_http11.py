@@ -161,6 +161,7 @@ class ResponseParser:
     __slots__ = (
         "_chunk_done",
         "_expected",
+        "_framing_bytes",
         "_head_buf",
         "_head_complete",
         "_is_head",
@@ -172,6 +173,7 @@ class ResponseParser:
         "_remaining",
         "_scan_from",
         "_state",
+        "_upgrade",
         "max_head_size",
         "max_headers",
         "max_status_line",
@@ -195,6 +197,8 @@ class ResponseParser:
         self._received = 0
         self._remaining = 0
         self._expected = 0
+        self._framing_bytes = 0
+        self._upgrade = False
         self._reset_head()
 
     # -- driving --------------------------------------------------------------------------
@@ -204,13 +208,16 @@ class ResponseParser:
         """True when no response is expected or being received."""
         return self._state is _State.IDLE
 
-    def start(self, head_request: bool = False) -> None:
-        """A request has been sent: expect its response (no body if ``head_request``)."""
+    def start(self, head_request: bool = False, upgrade: bool = False) -> None:
+        """A request has been sent: expect its response (no body if ``head_request``; a
+        101 Switching Protocols is accepted only if the request asked to ``upgrade``)."""
         if self._state is not _State.IDLE:
             raise RuntimeError(f"cannot start a response while in state {self._state.name}")
         self._is_head = head_request
+        self._upgrade = upgrade
         self._state = _State.HEAD
         self._received = 0
+        self._framing_bytes = 0
 
     def feed(self, data: bytes) -> None:
         """Consume bytes from the server. Raises ``HttpParsingError`` on invalid input."""
@@ -299,6 +306,8 @@ class ResponseParser:
             cause = exc.__context__
             if isinstance(cause, _TrailingData):
                 return
+            if self._head_complete and "Upgrade" in str(exc):
+                return  # llhttp pauses after a 101 head; the framing decision handles it
             self._state = _State.DONE
             if isinstance(cause, HttpParsingError):
                 raise cause from None
@@ -339,6 +348,9 @@ class ResponseParser:
         if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
             self._state = _State.DONE
             raise HttpParsingError(f"invalid status line {lines[0]!r}")
+        if status == 101 and not self._upgrade:
+            self._state = _State.DONE
+            raise HttpParsingError("101 Switching Protocols to a request that asked no upgrade")
         if len(lines[0]) > self.max_status_line:
             self._state = _State.DONE
             raise HttpParsingError(f"status line longer than {self.max_status_line} bytes")
@@ -436,6 +448,20 @@ class ResponseParser:
         self._finish()
 
     def _feed_chunked(self, data: bytes) -> None:
+        before = self._received
         self._llhttp_feed(data)
         if self._chunk_done:
             self._finish()
+            return
+        # Chunk extensions and trailers are skipped by llhttp without limit; count the bytes
+        # that carried no body since the last body byte, and refuse a flood of them.
+        if self._received == before:
+            self._framing_bytes += len(data)
+            if self._framing_bytes > self.max_head_size:
+                self._state = _State.DONE
+                raise HttpParsingError(
+                    f"chunked framing (extensions or trailers) larger than "
+                    f"{self.max_head_size} bytes without data"
+                )
+        else:
+            self._framing_bytes = 0

@@ -263,3 +263,41 @@ def test_start_twice_is_a_bug() -> None:
     parser.start()
     with pytest.raises(RuntimeError):
         parser.start()
+
+
+def test_unrequested_101_is_refused_and_requested_one_accepted() -> None:
+    with pytest.raises(HttpParsingError, match="asked no upgrade"):
+        run(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    recorder = Recorder()
+    parser = ResponseParser(recorder)
+    parser.start(upgrade=True)
+    parser.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    assert recorder.heads[0].status == 101
+    assert recorder.completed == [False]  # the connection now speaks another protocol
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [
+        b"5;" + b"e" * 70000 + b"\r\nhello\r\n",  # one endless chunk extension
+        b"5\r\nhello\r\n0\r\n" + b"X-T: v\r\n" * 10000,  # trailers that never end
+    ],
+)
+def test_chunked_framing_floods_are_refused(flood: bytes) -> None:
+    parser = ResponseParser(Recorder(), max_head_size=65536)
+    parser.start()
+    parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with pytest.raises(HttpParsingError, match="without data"):
+        for i in range(0, len(flood), 4096):
+            parser.feed(flood[i : i + 4096])
+
+
+def test_many_small_chunks_are_not_a_flood() -> None:
+    recorder = Recorder()
+    parser = ResponseParser(recorder, max_head_size=1024)
+    parser.start()
+    parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for _ in range(5000):
+        parser.feed(b"1;ext=1\r\nx\r\n")
+    parser.feed(b"0\r\n\r\n")
+    assert recorder.body == b"x" * 5000 and recorder.completed == [True]

@@ -19,9 +19,9 @@ from aiosonic.timeout import Timeouts
 
 from ._tools import FaultProxy
 
-REQUESTS = 2_000  # the issue asks for 10,000; raise it for a soak run
+REQUESTS = 10_000
 CONCURRENCY = 32
-FAULT_RATE = 0.02  # share of proxied connections that get cut
+FAULT_RATE = 0.01  # share of proxied connections that get cut
 CONN_MAX_REQUESTS = 3  # short-lived connections: many of them, so many get cut
 SIZES = (0, 1, 700, 4_096, 16_000, 40_000)
 CHECKSUMS = {size: hashlib.sha256(payload(size)).hexdigest() for size in SIZES}

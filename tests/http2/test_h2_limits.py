@@ -112,3 +112,32 @@ async def test_a_peer_that_never_opens_its_window_times_out(scripted, new_client
         await client.post(srv.url("/"), data=b"x" * 10, http2=True,
                           timeouts=aiosonic.Timeouts(request_timeout=0.5))
     assert loop.time() - started < 2
+
+
+async def test_rapid_stream_resets_fail_each_stream_only(scripted, new_client):
+    import h2.errors
+
+    async def scenario(peer):
+        def answer(peer, request):
+            if request.path.startswith("/reset"):
+                peer.reset(request.stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
+            else:
+                peer.respond(request.stream_id, b"fine")
+
+        await peer.serve(answer)
+
+    srv = await scripted(scenario)
+    client = new_client()
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(client.get(srv.url(f"/reset/{i}"), http2=True) for i in range(200)),
+            return_exceptions=True,
+        ),
+        5,
+    )
+    assert all(isinstance(r, ConnectionDisconnected) for r in results), results[:3]
+    assert "reset the stream" in str(results[0])
+    connections = len(srv.peers)  # 200 streams may need two (stream limits)
+    resp = await client.get(srv.url("/ok"), http2=True)
+    assert await resp.content() == b"fine"
+    assert len(srv.peers) == connections  # the resets did not cost a connection

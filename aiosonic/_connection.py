@@ -138,9 +138,10 @@ class HTTP11Protocol(LosableProtocol):
             head.status,
             head.reason,
             head.version,
-            head.raw_headers,
+            None,
             head.content_encoding,
             head.framing is Framing.CHUNKED,
+            head.header_block,
         )
         response._protocol = self
         response._limits = self.limits

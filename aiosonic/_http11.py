@@ -37,10 +37,16 @@ __all__ = [
     "ResponseReceiver",
     "encode_chunk",
     "encode_request_head",
+    "split_header_block",
 ]
 
 LAST_CHUNK = b"0\r\n\r\n"
 
+_FRAMING_HEADERS = re.compile(
+    rb"\r\n(content-length|transfer-encoding|connection|content-encoding)[ \t]*:[ \t]*"
+    rb"([^\r]*?)[ \t]*(?=\r\n|$)",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
 _FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
@@ -94,8 +100,8 @@ class ResponseHead:
         "content_encoding",
         "content_length",
         "framing",
+        "header_block",
         "keep_alive",
-        "raw_headers",
         "reason",
         "status",
         "version",
@@ -106,7 +112,7 @@ class ResponseHead:
         status: int,
         reason: str,
         version: str,
-        raw_headers: list[tuple[bytes, bytes]],
+        header_block: bytes,
         framing: Framing,
         content_length: int | None,
         keep_alive: bool,
@@ -115,11 +121,27 @@ class ResponseHead:
         self.status = status
         self.reason = reason
         self.version = version
-        self.raw_headers = raw_headers
+        self.header_block = header_block  # the header lines, CRLF-separated, validated
         self.framing = framing
         self.content_length = content_length
         self.keep_alive = keep_alive
         self.content_encoding = content_encoding
+
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return split_header_block(self.header_block)
+
+
+def split_header_block(block: bytes) -> list[tuple[bytes, bytes]]:
+    """``[(name, value)]`` from header lines llhttp has already validated."""
+    if not block:
+        return []
+    pairs = []
+    for line in block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        pairs.append((name, value.strip(b" \t")))
+    return pairs
 
 
 class ResponseReceiver(Protocol):
@@ -344,43 +366,39 @@ class ResponseParser:
             self._reset_head()
             return
         version: str = llhttp.get_http_version()
-        lines = head.split(b"\r\n")
         if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
             self._state = _State.DONE
-            raise HttpParsingError(f"invalid status line {lines[0]!r}")
+            status_line = head.partition(b"\r\n")[0]
+            raise HttpParsingError(f"invalid status line {status_line!r}")
         if status == 101 and not self._upgrade:
             self._state = _State.DONE
             raise HttpParsingError("101 Switching Protocols to a request that asked no upgrade")
-        if len(lines[0]) > self.max_status_line:
+        first_break = head.find(b"\r\n")
+        if (first_break if first_break >= 0 else len(head)) > self.max_status_line:
             self._state = _State.DONE
             raise HttpParsingError(f"status line longer than {self.max_status_line} bytes")
-        if len(lines) > self.max_headers + 1:
+        if head.count(b"\r\n") > self.max_headers:
             self._state = _State.DONE
             raise HttpParsingError(f"response has more than {self.max_headers} headers")
-        reason = lines[0].split(b" ", 2)[2] if lines[0].count(b" ") >= 2 else b""
-        raw_headers = []
+        status_line, _, block = head.partition(b"\r\n")
+        reason = status_line.split(b" ", 2)[2] if status_line.count(b" ") >= 2 else b""
         content_length = transfer_encoding = connection = content_encoding = None
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            value = value.strip(b" \t")
-            raw_headers.append((name, value))
-            size = len(name)
-            # Compare lengths first: lower-casing every header name costs more than this.
-            if size == 14:
-                if name.lower() == b"content-length":
-                    if content_length is not None and content_length != value:
-                        self._state = _State.DONE
-                        raise HttpParsingError("response has conflicting Content-Length headers")
-                    content_length = value
-            elif size == 17:
-                if name.lower() == b"transfer-encoding":
-                    transfer_encoding = value if transfer_encoding is None else (
-                        transfer_encoding + b"," + value
-                    )
-            elif size == 10:
-                if name.lower() == b"connection":
-                    connection = value if connection is None else connection + b"," + value
-            elif size == 16 and name.lower() == b"content-encoding":
+        # One regex scan finds the few headers that decide framing; the full header list
+        # is split only if somebody asks for it (``split_header_block``).
+        for name, value in _FRAMING_HEADERS.findall(head):
+            name = name.lower()
+            if name == b"content-length":
+                if content_length is not None and content_length != value:
+                    self._state = _State.DONE
+                    raise HttpParsingError("response has conflicting Content-Length headers")
+                content_length = value
+            elif name == b"transfer-encoding":
+                transfer_encoding = (
+                    value if transfer_encoding is None else transfer_encoding + b"," + value
+                )
+            elif name == b"connection":
+                connection = value if connection is None else connection + b"," + value
+            else:
                 content_encoding = (
                     value if content_encoding is None else content_encoding + b"," + value
                 )
@@ -404,7 +422,7 @@ class ResponseParser:
                 status,
                 reason.decode("latin-1"),
                 version,
-                raw_headers,
+                block,
                 framing,
                 length,
                 keep_alive,

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from ._decode import BodyDecoder, make_decoder
 from ._headers import HttpHeaders
+from ._http11 import split_header_block
 from .exceptions import AiosonicError, ConnectionDisconnected
 from .limits import DEFAULT_LIMITS
 
@@ -68,13 +69,14 @@ class HttpResponse:
         "_content_encoding",
         "_cookies",
         "_error",
+        "_header_block",
         "_headers",
         "_limits",
         "_protocol",
+        "_raw_headers",
         "_waiter",
         "chunked",
         "http_version",
-        "raw_headers",
         "reason",
         "status_code",
     )
@@ -87,11 +89,15 @@ class HttpResponse:
         raw_headers: list[tuple[bytes, bytes]] | None = None,
         content_encoding: bytes | None = None,
         chunked: bool = False,
+        header_block: bytes = b"",
     ) -> None:
         self.status_code = status_code
         self.reason = reason
         self.http_version = http_version
-        self.raw_headers: list[tuple[bytes, bytes]] = raw_headers or []
+        # HTTP/1.1 hands over the validated header lines; they are split into pairs only
+        # when somebody reads raw_headers, headers or cookies.
+        self._raw_headers = raw_headers
+        self._header_block = header_block
         self.chunked = chunked
         self._content_encoding = content_encoding
         self._headers: HttpHeaders | None = None
@@ -114,6 +120,20 @@ class HttpResponse:
     def ok(self) -> bool:
         """True if ``status_code`` is in the 2xx range."""
         return 200 <= self.status_code < 300
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers as ``[(name, value)]`` bytes, in wire order and original case."""
+        raw = self._raw_headers
+        if raw is None:
+            raw = self._raw_headers = split_header_block(self._header_block)
+        return raw
+
+    @raw_headers.setter
+    def raw_headers(self, value: list[tuple[bytes, bytes]]) -> None:
+        self._raw_headers = value
+        self._headers = None
+        self._cookies = None
 
     @property
     def headers(self) -> HttpHeaders:

@@ -46,6 +46,8 @@ class ExchangeOwner(Protocol):
 class HTTP11Protocol(LosableProtocol):
     """One HTTP/1.1 connection: writes requests, parses responses, enforces timeouts."""
 
+    http2 = False
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from email.utils import parsedate_to_datetime
 
 from ._url import URL
 
@@ -82,6 +81,8 @@ def _default_path(request_path: str) -> str:
 
 
 def _parse_expires(value: str) -> float | None:
+    from email.utils import parsedate_to_datetime  # heavy to import; few cookies expire
+
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -43,7 +43,9 @@ from .exceptions import (
     InvalidRequest,
     ReadTimeout,
     RequestTimeout,
+    StreamNotProcessed,
 )
+from .limits import DEFAULT_H2_WINDOW as DEFAULT_WINDOW
 from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
 
@@ -54,7 +56,6 @@ __all__ = [
     "h2_request_headers",
 ]
 
-DEFAULT_WINDOW = 4 * 1024 * 1024
 # The connection-level window is far larger than a stream's, so that data held back for a
 # stream whose reader is paused (at most one stream window) never stalls the other streams.
 CONNECTION_WINDOW = 1 << 30
@@ -69,11 +70,6 @@ _ConnInput = h2.connection.ConnectionInputs
 _NOT_IN_H2 = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}
 )
-
-
-class StreamNotProcessed(ConnectionDisconnected):
-    """The server will not process this stream (GOAWAY above it, or REFUSED_STREAM): it is
-    safe to send the request again on another connection."""
 
 
 class H2Owner(Protocol):
@@ -172,6 +168,8 @@ class _Stream:
 
 class HTTP2Protocol(LosableProtocol):
     """One HTTP/2 connection carrying many concurrent request streams."""
+
+    http2 = True
 
     def __init__(
         self,

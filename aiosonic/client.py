@@ -20,7 +20,6 @@ from typing import Any
 
 from ._cookies import CookieJar
 from ._headers import HttpHeaders
-from ._http2 import h2_request_headers
 from ._http11 import encode_request_head
 from ._request import Body, build_head, encode_body, merge_headers
 from ._tls import client_context, offer_h2, offers_h2
@@ -283,6 +282,8 @@ class HTTPClient:
         )
         h2_headers = None
         if route.http2 is not None and not route.absolute_form:
+            from ._http2 import h2_request_headers  # h2 is imported only once it is asked for
+
             h2_headers = h2_request_headers(method, url, pairs)
         data, stream = body.data, body.stream
         if chunked and data is not None:

@@ -22,9 +22,9 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from ._connection import HTTP11Protocol
-from ._http2 import HTTP2Protocol
 
 if TYPE_CHECKING:
+    from ._http2 import HTTP2Protocol
     from .connectors import TCPConnector
     from .pools import BasePool
 
@@ -125,6 +125,8 @@ class Connection:
         """After TLS was started inside a proxy tunnel: switch to HTTP/2 if ALPN chose it."""
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+            from ._http2 import HTTP2Protocol  # h2 is imported only once it is spoken
+
             connector = self.connector
             protocol = HTTP2Protocol(
                 asyncio.get_running_loop(), self, connector.http2_window, connector.limits
@@ -135,7 +137,8 @@ class Connection:
 
     @property
     def is_h2(self) -> bool:
-        return isinstance(self.protocol, HTTP2Protocol)
+        protocol = self.protocol
+        return protocol is not None and protocol.http2
 
     # -- HTTP/2 owner: the slot stays lent out for the whole life of an h2 connection ------
 
@@ -194,6 +197,8 @@ class _Select(asyncio.Protocol):
         protocol: HTTP11Protocol | HTTP2Protocol
         connector = self.owner.connector
         if chosen == "h2":
+            from ._http2 import HTTP2Protocol  # h2 is imported only once it is spoken
+
             protocol = HTTP2Protocol(
                 self.loop, self.owner, connector.http2_window, connector.limits
             )

@@ -23,11 +23,10 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterable, Hashable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ._connection import HTTP11Protocol
 from ._deadline import Deadline
-from ._http2 import DEFAULT_WINDOW, HTTP2Protocol, StreamNotProcessed
 from ._request import build_connect_head
 from ._url import URL
 from .connection import Connection
@@ -38,14 +37,18 @@ from .exceptions import (
     ConnectTimeout,
     ProxyError,
     RequestTimeout,
+    StreamNotProcessed,
     map_oserror,
 )
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_H2_WINDOW, DEFAULT_LIMITS, Limits
 from .pools import BasePool, SmartPool
 from .proxy import Proxy
 from .resolver import DefaultResolver
 from .response import HttpResponse
 from .timeout import Timeouts
+
+if TYPE_CHECKING:
+    from ._http2 import HTTP2Protocol
 
 __all__ = ["TCPConnector"]
 
@@ -142,7 +145,7 @@ class TCPConnector:
         conn_max_requests: int = 100,
         *,
         http2: bool = False,
-        http2_window: int = DEFAULT_WINDOW,
+        http2_window: int = DEFAULT_H2_WINDOW,
         limits: Limits | None = None,
     ) -> None:
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
@@ -197,7 +200,7 @@ class TCPConnector:
             1
             for conns in self._h2_conns.values()
             for conn in conns
-            if isinstance(conn.protocol, HTTP2Protocol) and not conn.protocol.streams
+            if conn.is_h2 and not cast("HTTP2Protocol", conn.protocol).streams
         )
         return busy == quiet_h2
 
@@ -264,7 +267,8 @@ class TCPConnector:
                     conn.exchange_done(False)  # frees the slot, closing anything half-open
                     raise
                 protocol = conn.protocol
-                if isinstance(protocol, HTTP2Protocol):
+                if protocol is not None and protocol.http2:
+                    protocol = cast("HTTP2Protocol", protocol)
                     # The server picked h2 in ALPN after having picked http/1.1 before.
                     self._h1_only.discard(key)
                     self._h2_conns.setdefault(key, []).append(conn)
@@ -440,7 +444,8 @@ class TCPConnector:
             if conn is None:
                 return None
             protocol = conn.protocol
-            assert isinstance(protocol, HTTP2Protocol)
+            assert protocol is not None and protocol.http2
+            protocol = cast("HTTP2Protocol", protocol)
             try:
                 return await self._exchange_h2(protocol, h2_headers, body, stream, timeouts,
                                                deadline)
@@ -493,7 +498,11 @@ class TCPConnector:
             if conns:
                 for conn in conns:
                     protocol = conn.protocol
-                    if isinstance(protocol, HTTP2Protocol) and protocol.can_take_stream:
+                    if (
+                        protocol is not None
+                        and protocol.http2
+                        and cast("HTTP2Protocol", protocol).can_take_stream
+                    ):
                         return conn
             if key in self._h1_only:
                 return None
@@ -524,7 +533,8 @@ class TCPConnector:
                 del self._h2_opening[key]
                 opened.set_result(None)
             protocol = slot.protocol
-            if isinstance(protocol, HTTP2Protocol):
+            if protocol is not None and protocol.http2:
+                protocol = cast("HTTP2Protocol", protocol)
                 if protocol.closed:  # the server broke it during the handshake
                     slot.exchange_done(False)
                     raise protocol.error or ConnectionDisconnected(

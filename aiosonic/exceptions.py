@@ -15,6 +15,7 @@ The tree (catch ``AiosonicError`` to catch them all)::
     │   │                              wrong-name certificate, protocol mismatch
     │   └── ProxyError                 the proxy refused the tunnel (``status_code``)
     ├── ConnectionDisconnected         the server closed early: a truncated body or no reply
+    │   └── StreamNotProcessed         HTTP/2: the server did not process the stream
     │                                  (also a builtin ConnectionError)
     ├── HttpParsingError               the server sent bytes that are not valid HTTP
     ├── DecompressionError             a Content-Encoding could not be decoded or is too large
@@ -51,6 +52,7 @@ __all__ = [
     "ProxyError",
     "ReadTimeout",
     "RequestTimeout",
+    "StreamNotProcessed",
     "TLSError",
     "TimeoutException",
     "map_oserror",
@@ -103,6 +105,11 @@ class ProxyError(ConnectError):
 
 class ConnectionDisconnected(AiosonicError, ConnectionError):
     """The server closed the connection before the response was complete."""
+
+
+class StreamNotProcessed(ConnectionDisconnected):
+    """The server will not process this HTTP/2 stream (GOAWAY above it, or REFUSED_STREAM):
+    it is safe to send the request again on another connection."""
 
 
 class HttpParsingError(AiosonicError):

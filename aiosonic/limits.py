@@ -6,7 +6,11 @@ are safe for the open internet; raise them for trusted servers that need more.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_LIMITS", "Limits"]
+__all__ = ["DEFAULT_H2_WINDOW", "DEFAULT_LIMITS", "Limits"]
+
+# The HTTP/2 receive window of each stream: how much of one response may be in flight
+# before its reader consumes it.
+DEFAULT_H2_WINDOW = 4 * 1024 * 1024
 
 
 class Limits:

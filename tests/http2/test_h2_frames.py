@@ -14,8 +14,7 @@ import h2.settings
 import pytest
 
 import aiosonic
-from aiosonic._http2 import StreamNotProcessed
-from aiosonic.exceptions import ConnectionDisconnected, HttpParsingError
+from aiosonic.exceptions import ConnectionDisconnected, HttpParsingError, StreamNotProcessed
 
 TRANSPORTS = ["h2c", "tls"]
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import functools
 import http.client
 import importlib.util
 import json
@@ -49,7 +50,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import pinning, server
+from bench import pinning, records, server, transfer
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -66,6 +67,7 @@ PEER_REQUIREMENTS = {
     "h2": "httpx[http2]>=0.27",
     "uvloop": "uvloop>=0.19",
     "trustme": "trustme>=1.1",
+    "matplotlib": "matplotlib>=3.7",
 }
 #: httpx is an order of magnitude slower; it gets a shorter timed phase (req/s is unaffected).
 SLOW_CLIENT_SHARE = {"httpx": 0.5}
@@ -146,8 +148,80 @@ SCENARIOS: dict[str, Scenario] = {
                 ("httpx", "httpx AsyncClient(http2=True, verify=ctx), Limits(max_connections=N)"),
             ),
         ),
+        Scenario(
+            "scale",
+            "keep-alive GETs at concurrency 1, 32, 256, 1024",
+            tuple(CLIENTS),
+            labels=(
+                ("aiosonic", "this repository's aiosonic, TCPConnector(pool_size=N)"),
+                ("upstream", f"released {UPSTREAM_REQUIREMENT}, PoolConfig(size=N)"),
+            ),
+        ),
+        Scenario(
+            "newconn",
+            "a new connection per request (plain and TLS)",
+            ("aiosonic", "upstream", "aiohttp", "httpx"),
+            labels=(
+                ("aiosonic", "this repository's aiosonic, TCPConnector(conn_max_requests=1)"),
+                (
+                    "upstream",
+                    f"released {UPSTREAM_REQUIREMENT}, PoolConfig(size=N, max_conn_requests=1)",
+                ),
+                ("aiohttp", "aiohttp ClientSession, TCPConnector(limit=N, force_close=True)"),
+                ("httpx", "httpx AsyncClient, Limits(max_connections=N, max_keepalive=0)"),
+            ),
+        ),
+        Scenario(
+            "download",
+            "one 100 MiB body, streamed",
+            tuple(CLIENTS),
+            labels=(
+                ("aiosonic", "this repository's aiosonic: get(url), response.read_chunks()"),
+                (
+                    "upstream",
+                    f"released {UPSTREAM_REQUIREMENT}: request(url, stream=True), read_chunks()",
+                ),
+                ("aiohttp", "aiohttp: session.get(url), resp.content.iter_any()"),
+                ("httpx", "httpx: client.stream('GET', url), resp.aiter_raw()"),
+                (
+                    "raw",
+                    "asyncio.BufferedProtocol reading into one reused 256 KiB bytearray, parsing "
+                    "only the head's Content-Length: the ceiling",
+                ),
+            ),
+        ),
+        Scenario(
+            "upload",
+            "a 100 MiB POST, from bytes and from an async iterator",
+            ("aiosonic", "upstream", "aiohttp", "httpx"),
+            labels=(
+                ("aiosonic", "this repository's aiosonic: post(url, data=...)"),
+                ("upstream", f"released {UPSTREAM_REQUIREMENT}: post(url, data=...)"),
+                ("aiohttp", "aiohttp: session.post(url, data=...)"),
+                ("httpx", "httpx: client.post(url, content=...)"),
+            ),
+        ),
+        Scenario(
+            "import",
+            "cold import time",
+            ("aiosonic", "upstream", "aiohttp", "httpx"),
+            labels=(
+                ("aiosonic", "import aiosonic (this repository)"),
+                ("upstream", f"import aiosonic ({UPSTREAM_REQUIREMENT}, its venv)"),
+                ("aiohttp", "import aiohttp"),
+                ("httpx", "import httpx"),
+            ),
+        ),
     )
 }
+#: Concurrency levels of the ``scale`` scenario; httpx only runs the first two (see below).
+SCALE_LEVELS = (1, 32, 256, 1024)
+#: httpx manages a few hundred req/s here; at 256 and 1024 requests in flight its runs would
+#: take minutes and measure queueing, so it is left out there.
+HTTPX_SCALE_MAX = 32
+#: The heavy scenarios (scale, newconn) run at most this many rounds of at most this long.
+HEAVY_ROUNDS = 3
+HEAVY_DURATION = 1.5
 
 
 @dataclass
@@ -183,6 +257,7 @@ class Settings:
     prime_malloc: bool
     output: Path
     argv: list[str]
+    chart: bool = True
 
     def for_scenario(self, scenario: Scenario) -> Settings:
         """These settings narrowed to one scenario's clients and concurrency."""
@@ -190,6 +265,14 @@ class Settings:
             self,
             clients=[name for name in self.clients if name in scenario.clients],
             concurrency=self.h2_concurrency if scenario.key == "h2" else self.concurrency,
+        )
+
+    def heavy(self) -> Settings:
+        """Fewer, shorter rounds for the scenarios that run many tables."""
+        return dataclasses.replace(
+            self,
+            rounds=min(self.rounds, HEAVY_ROUNDS),
+            duration=min(self.duration, HEAVY_DURATION),
         )
 
     def duration_for(self, client: str) -> float:
@@ -211,9 +294,15 @@ def parse_args(argv: list[str]) -> Settings:
     parser.add_argument("--quick", action="store_true", help="1 s runs, 2 rounds")
     parser.add_argument(
         "--scenario",
-        choices=("all", *SCENARIOS),
         default="all",
-        help="h1: HTTP/1.1 keep-alive; h2: HTTP/2 over TLS (nginx only); all: both (default)",
+        help="comma-separated list of "
+        + ", ".join(SCENARIOS)
+        + " or all (default). h1: HTTP/1.1 keep-alive; h2: HTTP/2 over TLS (nginx only); "
+        "scale: concurrency 1..1024; newconn: a connection per request; download/upload: "
+        "100 MiB bodies; import: cold import time",
+    )
+    parser.add_argument(
+        "--no-chart", action="store_true", help="do not redraw bench/results/chart.png"
     )
     parser.add_argument("--uvloop", action="store_true", help="run every client on uvloop")
     parser.add_argument(
@@ -244,6 +333,13 @@ def parse_args(argv: list[str]) -> Settings:
     parser.add_argument("--output", type=Path, default=RESULTS, help="Markdown result file")
     ns = parser.parse_args(argv)
 
+    picked = [name.strip() for name in ns.scenario.split(",") if name.strip()]
+    if "all" in picked:
+        picked = list(SCENARIOS)
+    bad = [name for name in picked if name not in SCENARIOS]
+    if bad or not picked:
+        parser.error(f"unknown scenarios {bad}; choose from all, {', '.join(SCENARIOS)}")
+    scenarios = [name for name in SCENARIOS if name in picked]
     clients = [name.strip() for name in ns.clients.split(",") if name.strip()]
     unknown = [name for name in clients if name not in CLIENTS]
     if unknown or not clients:
@@ -256,7 +352,7 @@ def parse_args(argv: list[str]) -> Settings:
     if ns.duration is not None and ns.duration <= 0:
         parser.error("--duration must be positive")
     return Settings(
-        scenarios=list(SCENARIOS) if ns.scenario == "all" else [ns.scenario],
+        scenarios=scenarios,
         clients=ordered,
         concurrency=ns.concurrency,
         h2_concurrency=ns.h2_concurrency,
@@ -271,6 +367,7 @@ def parse_args(argv: list[str]) -> Settings:
         prime_malloc=not ns.no_malloc_prime,
         output=ns.output,
         argv=argv,
+        chart=not ns.no_chart,
     )
 
 
@@ -294,10 +391,12 @@ def ensure_peer_libraries(settings: Settings) -> None:
     needed: list[str] = [name for name in ("aiohttp", "httpx") if name in settings.clients]
     if settings.uvloop:
         needed.append("uvloop")
-    if "h2" in settings.scenarios and not settings.url:
-        needed.append("trustme")  # the h2 server's certificate
-        if "httpx" in settings.clients:
+    if {"h2", "newconn"} & set(settings.scenarios) and not settings.url:
+        needed.append("trustme")  # the TLS servers' certificate
+        if "httpx" in settings.clients and "h2" in settings.scenarios:
             needed.append("h2")  # httpx[http2]
+    if settings.chart:
+        needed.append("matplotlib")
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if not missing:
         return
@@ -416,6 +515,8 @@ def _client_command(client: Client, python: Path, settings: Settings, target: Ta
     argv += ["--url", target.url, "--concurrency", str(settings.concurrency)]
     argv += ["--duration", str(settings.duration_for(client.name))]
     argv += ["--warmup", str(settings.warmup), "--expect-len", str(target.expect_len)]
+    if target.scenario.key == "newconn":
+        argv.append("--new-conn")
     if target.scenario.key == "h2":
         argv += ["--expect-version", target.scenario.expected_version(client.name)]
         if client.name in target.scenario.http2_clients:
@@ -862,6 +963,8 @@ def report(
             print("  " + tail.replace("\n", "\n  "))
     section = markdown_section(scenario, settings, setup, summaries)
     update_results(settings.output, scenario.key, section)
+    medians = {s.client: s.median for s in summaries if s.median is not None}
+    records.store(settings.output, scenario.key, [records.group(scenario.key, "req/s", medians)])
     print(f"\n{scenario.key} section written to {_shown(settings.output)}")
 
 
@@ -959,10 +1062,123 @@ def run_scenario(
     return 1 if any(run.failed for summary in ours for run in summary.runs) else 0
 
 
+def _sweep_levels(scenario: Scenario, settings: Settings) -> list[tuple[str, Settings]]:
+    """(table title, settings) for each table of the scale and newconn scenarios."""
+    if scenario.key == "scale":
+        levels = []
+        for level in SCALE_LEVELS:
+            clients = [c for c in settings.clients if c != "httpx" or level <= HTTPX_SCALE_MAX]
+            narrowed = dataclasses.replace(settings, concurrency=level, clients=clients)
+            levels.append((f"concurrency {level}", narrowed))
+        return levels
+    plain = dataclasses.replace(settings, concurrency=settings.concurrency)
+    return [("plain HTTP/1.1", plain), ("HTTP/1.1 over TLS", plain)]
+
+
+def run_sweep(
+    scenario: Scenario,
+    settings: Settings,
+    pythons: dict[str, Path],
+    setup_failures: dict[str, Run],
+    cpus: pinning.CpuPlan,
+) -> int:
+    """``scale`` (one table per concurrency) and ``newconn`` (plain, then TLS): each table
+    has its own server and interleaved rounds, like ``h1``."""
+    if settings.url:
+        print(f"{scenario.key} skipped: --url given (this scenario starts its own nginx)")
+        return 0
+    if not settings.nginx or server.find_nginx() is None:
+        reason = "needs nginx (--no-nginx given or nginx not found)"
+        update_results(settings.output, scenario.key, skipped_section(scenario, settings, reason))
+        print(f"{scenario.key} scenario SKIPPED: {reason}")
+        return 0
+    settings = settings.heavy()
+    parts: list[tuple[str, list[Summary], Settings]] = []
+    setup: list[tuple[str, str]] = []
+    groups = []
+    try:
+        for index, (title, narrowed) in enumerate(_sweep_levels(scenario, settings)):
+            tls = scenario.key == "newconn" and index == 1
+            print(f"--- {scenario.key}: {title}", flush=True)
+            running = (
+                server.start_h2(settings.body_size, cpus.server)
+                if tls
+                else server.start(settings.body_size, cpus.server)
+            )
+            try:
+                status, expect_len, _ = probe(running.url, running.cafile)
+                if status != 200:
+                    raise RuntimeError(f"GET {running.url} answered {status}")
+                target = Target(scenario, running.url, expect_len, running.cafile)
+                if not setup:
+                    server_text = f"{running.description} (a fresh one per table)"
+                    setup = describe_setup(narrowed, target, server_text, cpus, True)
+                served = running.served_requests if running.counts_requests else None
+                failures = {k: v for k, v in setup_failures.items() if k in narrowed.clients}
+                summaries = run_rounds(narrowed, pythons, failures, target, cpus.clients, served)
+            finally:
+                running.stop()
+            print(text_table(table_rows(summaries, narrowed.rounds)), flush=True)
+            parts.append((title, summaries, narrowed))
+            medians = {s.client: s.median for s in summaries if s.median is not None}
+            label = f"{scenario.key} c={narrowed.concurrency}" if scenario.key == "scale" else (
+                "newconn TLS" if tls else "newconn"
+            )
+            groups.append(records.group(label, "req/s", medians))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
+        print(f"error: cannot benchmark {scenario.key}: {exc}", file=sys.stderr)
+        return 2
+    all_summaries = [summary for _, summaries, _ in parts for summary in summaries]
+    setup = [(k, v) for k, v in setup if k not in ("connections", "request")]
+    if scenario.key == "scale":
+        setup.insert(4, ("request", "GET with keep-alive, small body; pool size = concurrency"))
+        setup.insert(5, ("skipped", f"httpx above concurrency {HTTPX_SCALE_MAX} (too slow)"))
+    else:
+        setup.insert(4, ("request", "GET, small body, a new TCP (+TLS) connection for each"))
+        setup.insert(5, ("concurrency", str(settings.concurrency)))
+        setup.insert(6, ("tls", "second table: nginx TLS (trustme CA), HTTP/1.1 only offered"))
+    setup.insert(-1, ("versions", versions_line(all_summaries, scenario)))
+    lines = [f"## {scenario.key}: {scenario.title}", ""]
+    lines += [f"- {key}: {value}" for key, value in setup]
+    for title, summaries, narrowed in parts:
+        lines += ["", f"### {title}", "", markdown_table(table_rows(summaries, narrowed.rounds))]
+        notes = failure_notes(summaries)
+        for client, headline, tail in notes:
+            lines.append(f"\n- **{client}** failed: {headline}")
+            if tail:
+                lines += ["", "  ```", *[f"  {t}" for t in tail.splitlines()], "  ```"]
+    lines += [""]
+    lines += [f"- `{name}`: {scenario.label(name)}" for name in settings.clients]
+    lines += ["", _footnote(scenario, all_summaries), ""]
+    update_results(settings.output, scenario.key, "\n".join(lines))
+    records.store(settings.output, scenario.key, groups)
+    print(f"\n{scenario.key} section written to {_shown(settings.output)}")
+    ours = [s for s in all_summaries if s.client == PROJECT]
+    return 1 if any(run.failed for summary in ours for run in summary.runs) else 0
+
+
+def raise_open_files_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit (inherited by nginx and the clients)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            print(f"warning: cannot raise the open-files limit from {soft}: {exc}")
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     cpus = pinning.plan(settings.pin)
+    raise_open_files_limit()
     ensure_peer_libraries(settings)
 
     pythons = {name: Path(sys.executable) for name in settings.clients}
@@ -982,10 +1198,41 @@ def main(argv: list[str] | None = None) -> int:
         if len(settings.scenarios) > 1:
             print(("\n" if number else "") + f"=== {key}: {scenario.title} ".ljust(78, "="))
         failures = {k: v for k, v in setup_failures.items() if k in narrowed.clients}
-        code = run_scenario(scenario, narrowed, pythons, failures, cpus)
+        if key in ("scale", "newconn"):
+            code = run_sweep(scenario, narrowed, pythons, failures, cpus)
+        elif key in ("download", "upload", "import"):
+            code = transfer.run(
+                transfer.Job(
+                    key=key,
+                    title=scenario.title,
+                    clients=narrowed.clients,
+                    labels={name: scenario.label(name) for name in narrowed.clients},
+                    pythons=pythons,
+                    envs={name: _client_env(CLIENTS[name]) for name in narrowed.clients},
+                    scripts={name: RUNNERS / CLIENTS[name].script for name in narrowed.clients},
+                    failures=failures,
+                    rounds=narrowed.rounds,
+                    quick=narrowed.duration <= 1.0,
+                    uvloop=narrowed.uvloop,
+                    prime_malloc=narrowed.prime_malloc,
+                    cpus=cpus,
+                    nginx=narrowed.nginx,
+                    output=narrowed.output,
+                    command=" ".join(["python -m bench", *map(shlex.quote, narrowed.argv)]),
+                    write_section=functools.partial(update_results, narrowed.output),
+                )
+            )
+        else:
+            code = run_scenario(scenario, narrowed, pythons, failures, cpus)
         if code == 130:
             return code
         worst = max(worst, code)
+    if settings.chart:
+        try:
+            chart = records.draw_chart(settings.output, list(SCENARIOS), list(CLIENTS), PROJECT)
+            print(f"\nchart written to {_shown(chart)}")
+        except Exception as exc:  # a missing chart must not fail the benchmark
+            print(f"warning: no chart: {type(exc).__name__}: {exc}")
     return worst
 
 

@@ -57,6 +57,8 @@ class Options:
     http2: bool = False
     cafile: str | None = None
     expect_version: str | None = None
+    #: Open a new TCP (and TLS) connection for every request (the ``newconn`` scenario).
+    new_conn: bool = False
 
     def tls_context(self) -> ssl.SSLContext | None:
         """A verifying client context trusting ``cafile`` (None: no CA given)."""
@@ -105,6 +107,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--expect-version", choices=("1.1", "2"), help="HTTP version every response must have"
     )
+    parser.add_argument(
+        "--new-conn", action="store_true", help="a new connection for every request"
+    )
     ns = parser.parse_args(argv)
     return Options(
         name=ns.name,
@@ -118,6 +123,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         http2=ns.http2,
         cafile=ns.cafile,
         expect_version=ns.expect_version,
+        new_conn=ns.new_conn,
     )
 
 

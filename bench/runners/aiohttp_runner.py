@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import _harness
+import _transfer
 import aiohttp
 
 
@@ -20,10 +21,12 @@ def _version_text(version: Any) -> str:
 
 async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
     context = opts.tls_context()
+    # newconn: force_close=True closes every connection after its response.
+    extra: dict[str, Any] = {"force_close": True} if opts.new_conn else {}
     if context is None:
-        connector = aiohttp.TCPConnector(limit=opts.concurrency)
+        connector = aiohttp.TCPConnector(limit=opts.concurrency, **extra)
     else:
-        connector = aiohttp.TCPConnector(limit=opts.concurrency, ssl=context)
+        connector = aiohttp.TCPConnector(limit=opts.concurrency, ssl=context, **extra)
     session = aiohttp.ClientSession(connector=connector)
     url = opts.url
     known: dict[Any, str] = {aiohttp.HttpVersion11: "1.1"}
@@ -37,9 +40,34 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     return fetch, session.close
 
 
+async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferClient:
+    """One connection; downloads stream with ``resp.content.iter_any()``."""
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=1),
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+    )
+
+    async def download(url: str) -> tuple[int, int]:
+        got = 0
+        async with session.get(url) as resp:
+            async for chunk in resp.content.iter_any():
+                got += len(chunk)
+            return resp.status, got
+
+    async def upload(url: str, data: Any) -> tuple[int, str | None]:
+        async with session.post(url, data=data) as resp:
+            await resp.read()
+            return resp.status, resp.headers.get("X-Received-Bytes")
+
+    return _transfer.TransferClient(download, upload, session.close)
+
+
 def library() -> dict[str, Any]:
     return {"name": "aiohttp", "version": aiohttp.__version__, "module": aiohttp.__file__}
 
 
 if __name__ == "__main__":
-    _harness.main(_harness.fetch_measure(open_client), library)
+    if _transfer.wanted():
+        _transfer.main(open_transfer, library)
+    else:
+        _harness.main(_harness.fetch_measure(open_client), library)

@@ -21,6 +21,7 @@ from importlib import metadata
 from typing import Any
 
 import _harness
+import _transfer
 
 import aiosonic
 
@@ -33,24 +34,34 @@ def _pool_api() -> str:
     return "pool_size"
 
 
-def _connector(size: int, http2: bool) -> Any:
-    """A TCPConnector with ``size`` pooled connections, whatever the pool API looks like."""
+def _connector(size: int, http2: bool, new_conn: bool = False) -> Any:
+    """A TCPConnector with ``size`` pooled connections, whatever the pool API looks like.
+
+    ``new_conn``: one request per connection (``conn_max_requests=1``, or the 1.3.x
+    ``PoolConfig(max_conn_requests=1)``).
+    """
     if _pool_api() == "pool_configs":
         from aiosonic.pools import PoolConfig
 
-        pools = {":default": PoolConfig(size=size)}
+        config = PoolConfig(size=size, max_conn_requests=1) if new_conn else PoolConfig(size=size)
+        pools = {":default": config}
         if http2:
             return aiosonic.TCPConnector(pool_configs=pools, http2=True)
         return aiosonic.TCPConnector(pool_configs=pools)
+    if new_conn:
+        return aiosonic.TCPConnector(pool_size=size, conn_max_requests=1)
     return aiosonic.TCPConnector(pool_size=size)
 
 
 async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
-    connector = _connector(opts.concurrency, opts.http2)
+    connector = _connector(opts.concurrency, opts.http2, opts.new_conn)
     url = opts.url
     fetch: _harness.Fetch
-    if opts.http2:
-        client = aiosonic.HTTPClient(connector=connector, http2=True)
+    if opts.http2 or opts.cafile is not None:
+        if opts.http2:
+            client = aiosonic.HTTPClient(connector=connector, http2=True)
+        else:  # HTTP/1.1 over TLS (newconn's TLS variant)
+            client = aiosonic.HTTPClient(connector=connector)
         context = opts.tls_context()
 
         async def fetch() -> tuple[int, int, str]:
@@ -74,6 +85,43 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
             await connector.cleanup()
 
     return fetch, close
+
+
+async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferClient:
+    """One pooled connection; bodies are streamed with ``read_chunks()`` and counted."""
+    connector = _connector(1, False)
+    client = aiosonic.HTTPClient(connector=connector)
+    from aiosonic.timeout import Timeouts  # both builds have it here
+
+    timeouts = Timeouts(request_timeout=None, sock_read=60)
+
+    # 1.3.x reads the whole body before returning unless asked for stream=True; this
+    # repository's client always leaves the body on the connection until it is read.
+    streaming = "stream" in inspect.signature(client.request).parameters
+
+    async def download(url: str) -> tuple[int, int]:
+        if streaming:
+            resp = await client.request(url, "GET", timeouts=timeouts, stream=True)
+        else:
+            resp = await client.get(url, timeouts=timeouts)
+        got = 0
+        async for chunk in resp.read_chunks():
+            got += len(chunk)
+        return resp.status_code, got
+
+    async def upload(url: str, data: Any) -> tuple[int, str | None]:
+        resp = await client.post(url, data=data, timeouts=timeouts)
+        await resp.content()
+        return resp.status_code, resp.headers.get("x-received-bytes")
+
+    async def close() -> None:
+        closer = getattr(client, "close", None) or getattr(client, "aclose", None)
+        if closer is not None:
+            await closer()
+        else:
+            await connector.cleanup()
+
+    return _transfer.TransferClient(download, upload, close)
 
 
 def library() -> dict[str, Any]:
@@ -100,4 +148,7 @@ def _distribution_version(name: str) -> str | None:
 
 
 if __name__ == "__main__":
-    _harness.main(_harness.fetch_measure(open_client), library)
+    if _transfer.wanted():
+        _transfer.main(open_transfer, library)
+    else:
+        _harness.main(_harness.fetch_measure(open_client), library)

@@ -14,12 +14,15 @@ from importlib import metadata
 from typing import Any
 
 import _harness
+import _transfer
 import httpx
 
 
 async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.Close]:
+    # newconn: no keep-alive connections, so every request opens a new one.
     limits = httpx.Limits(
-        max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency
+        max_connections=opts.concurrency,
+        max_keepalive_connections=0 if opts.new_conn else opts.concurrency,
     )
     context = opts.tls_context()
     if opts.http2 or context is not None:
@@ -37,6 +40,25 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     return fetch, client.aclose
 
 
+async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferClient:
+    """One connection; downloads stream with ``client.stream()`` + ``aiter_raw()``."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0))
+
+    async def download(url: str) -> tuple[int, int]:
+        got = 0
+        async with client.stream("GET", url) as resp:
+            async for chunk in resp.aiter_raw():
+                got += len(chunk)
+            return resp.status_code, got
+
+    async def upload(url: str, data: Any) -> tuple[int, str | None]:
+        resp = await client.post(url, content=data)
+        return resp.status_code, resp.headers.get("x-received-bytes")
+
+    return _transfer.TransferClient(download, upload, client.aclose)
+
+
 def library() -> dict[str, Any]:
     try:
         h2_version: str | None = metadata.version("h2")
@@ -51,4 +73,7 @@ def library() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    _harness.main(_harness.fetch_measure(open_client), library)
+    if _transfer.wanted():
+        _transfer.main(open_transfer, library)
+    else:
+        _harness.main(_harness.fetch_measure(open_client), library)

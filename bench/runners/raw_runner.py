@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import _harness
+import _transfer
 
 _HEAD_END = b"\r\n\r\n"
 _CONTENT_LENGTH = b"\r\ncontent-length:"
@@ -205,9 +206,92 @@ async def measure(opts: _harness.Options) -> _harness.Outcome:
                 conn.transport.close()
 
 
+class _Sink(asyncio.BufferedProtocol):
+    """Download ceiling: reads into one reused 256 KiB bytearray, parses only the head's
+    status and ``Content-Length`` and counts body bytes. One response at a time."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(256 * 1024)
+        self.view = memoryview(self.buffer)
+        self.transport: asyncio.Transport | None = None
+        self.head = bytearray()
+        self.need = -1  # body bytes still owed; -1 while reading a head
+        self.status = 0
+        self.got = 0
+        self.done: asyncio.Future[tuple[int, int]] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def get(self, request: bytes) -> asyncio.Future[tuple[int, int]]:
+        assert self.transport is not None
+        self.done = asyncio.get_running_loop().create_future()
+        self.head.clear()
+        self.need, self.status, self.got = -1, 0, 0
+        self.transport.write(request)
+        return self.done
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.need < 0:
+            self.head += self.view[:nbytes]
+            end = self.head.find(_HEAD_END)
+            if end < 0:
+                if len(self.head) > _MAX_HEAD:
+                    self._finish(ValueError("response head too large"))
+                return
+            lowered = bytes(self.head[:end]).lower()
+            at = lowered.find(_CONTENT_LENGTH)
+            if at < 0:
+                self._finish(ValueError("response without Content-Length"))
+                return
+            value_at = at + len(_CONTENT_LENGTH)
+            value_end = lowered.find(b"\r\n", value_at)
+            self.need = int(lowered[value_at : value_end if value_end >= 0 else end])
+            self.status = int(lowered[9:12])
+            nbytes = len(self.head) - end - 4
+        take = min(nbytes, self.need)
+        self.got += take
+        self.need -= take
+        if self.need == 0:
+            self._finish(None)
+
+    def _finish(self, exc: Exception | None) -> None:
+        done = self.done
+        if done is not None and not done.done():
+            if exc is None:
+                done.set_result((self.status, self.got))
+            else:
+                done.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish(ConnectionError(f"connection lost: {exc!r}"))
+
+
+async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferClient:
+    """One keep-alive connection of ``_Sink``; download only."""
+    host, port, _ = _build_request(opts.url)
+    loop = asyncio.get_running_loop()
+    _, sink = await loop.create_connection(_Sink, host, port)
+
+    async def download(url: str) -> tuple[int, int]:
+        return await sink.get(_build_request(url)[2])
+
+    async def close() -> None:
+        if sink.transport is not None:
+            sink.transport.close()
+
+    return _transfer.TransferClient(download, None, close)
+
+
 def library() -> dict[str, Any]:
     return {"name": "raw asyncio.Protocol", "version": "-", "module": __file__}
 
 
 if __name__ == "__main__":
-    _harness.main(measure, library)
+    if _transfer.wanted():
+        _transfer.main(open_transfer, library)
+    else:
+        _harness.main(measure, library)

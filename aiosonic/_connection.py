@@ -239,12 +239,13 @@ class HTTP11Protocol(LosableProtocol):
             await self._write_piece(None, chunked)
 
     async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
-        if self.closed or not self.active or self.transport is None:
+        transport = self.transport
+        if self.closed or not self.active or transport is None or transport.is_closing():
             raise self.failure or ConnectionDisconnected(
                 "connection closed while sending the request body"
             )
         if piece is None:
-            self.transport.write(LAST_CHUNK)
+            transport.write(LAST_CHUNK)
         else:
             if isinstance(piece, str):
                 piece = piece.encode("utf-8")
@@ -252,7 +253,7 @@ class HTTP11Protocol(LosableProtocol):
                 raise InvalidRequest(
                     f"request body iterators must yield bytes, not {type(piece).__name__}"
                 )
-            self.transport.write(encode_chunk(bytes(piece)) if chunked else piece)
+            transport.write(encode_chunk(bytes(piece)) if chunked else piece)
         if self._writing_paused:
             waiter = self._drain_waiter = self.loop.create_future()
             await waiter

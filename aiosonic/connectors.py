@@ -54,6 +54,14 @@ __all__ = ["TCPConnector"]
 
 Stream = Iterable[bytes] | AsyncIterable[bytes]
 _ROUTE_CACHE_MAX = 1024
+# Bodies larger than this are written in slices of this size.
+_SLICE_ABOVE = 1024 * 1024
+
+
+def _slices(body: bytes) -> Stream:
+    view = memoryview(body)
+    # memoryview slices are bytes-like: the transport writes them without a copy.
+    return cast(Stream, (view[i : i + _SLICE_ABOVE] for i in range(0, len(view), _SLICE_ABOVE)))
 
 
 class Route:
@@ -248,6 +256,11 @@ class TCPConnector:
             )
             if response is not None:
                 return response
+        replayable = stream is None
+        if body is not None and len(body) > _SLICE_ABOVE:
+            # One huge write makes the transport copy whatever the socket did not take at
+            # once (most of it); sent in slices under write flow control, nothing is copied.
+            stream, body, chunked = _slices(body), None, False
         loop = asyncio.get_running_loop()
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
@@ -297,7 +310,7 @@ class TCPConnector:
                     reused
                     and idempotent
                     and not retried
-                    and stream is None
+                    and replayable
                     and not protocol.received_any
                 ):
                     # A keep-alive connection the server had already closed: try once more.

@@ -6,6 +6,8 @@ are safe for the open internet; raise them for trusted servers that need more.
 
 from __future__ import annotations
 
+from ._values import ValueObject
+
 __all__ = ["DEFAULT_H2_WINDOW", "DEFAULT_LIMITS", "Limits"]
 
 # The HTTP/2 receive window of each stream: how much of one response may be in flight
@@ -13,7 +15,7 @@ __all__ = ["DEFAULT_H2_WINDOW", "DEFAULT_LIMITS", "Limits"]
 DEFAULT_H2_WINDOW = 4 * 1024 * 1024
 
 
-class Limits:
+class Limits(ValueObject):
     """Limits on what a response may contain.
 
     - ``max_head_size``: bytes of a response head (status line and headers; for HTTP/2, the
@@ -31,6 +33,13 @@ class Limits:
         "max_head_size",
         "max_headers",
         "max_status_line",
+    )
+    _fields = (
+        "max_head_size",
+        "max_headers",
+        "max_status_line",
+        "max_decompressed_size",
+        "max_encodings",
     )
 
     def __init__(
@@ -55,31 +64,6 @@ class Limits:
         self.max_status_line = max_status_line
         self.max_decompressed_size = max_decompressed_size
         self.max_encodings = max_encodings
-
-    def _astuple(self) -> tuple[int, ...]:
-        return (
-            self.max_head_size,
-            self.max_headers,
-            self.max_status_line,
-            self.max_decompressed_size,
-            self.max_encodings,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Limits):
-            return NotImplemented
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return (
-            f"Limits(max_head_size={self.max_head_size}, max_headers={self.max_headers}, "
-            f"max_status_line={self.max_status_line}, "
-            f"max_decompressed_size={self.max_decompressed_size}, "
-            f"max_encodings={self.max_encodings})"
-        )
 
 
 DEFAULT_LIMITS = Limits()

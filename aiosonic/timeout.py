@@ -5,6 +5,8 @@ It holds numbers only; enforcing them is the connector's and the connection's jo
 
 from __future__ import annotations
 
+from ._values import ValueObject
+
 __all__ = ["Timeouts"]
 
 
@@ -18,7 +20,7 @@ def _check(name: str, value: float | None) -> float | None:
     return float(value)
 
 
-class Timeouts:
+class Timeouts(ValueObject):
     """How long each phase of a request may take, in seconds (``None``: no limit).
 
     - ``sock_connect``: opening the TCP (and TLS) connection; raises ``ConnectTimeout``.
@@ -31,6 +33,7 @@ class Timeouts:
     """
 
     __slots__ = ("pool_acquire", "request_timeout", "sock_connect", "sock_read")
+    _fields = ("sock_connect", "sock_read", "pool_acquire", "request_timeout")
 
     def __init__(
         self,
@@ -43,20 +46,3 @@ class Timeouts:
         self.sock_read = _check("sock_read", sock_read)
         self.pool_acquire = _check("pool_acquire", pool_acquire)
         self.request_timeout = _check("request_timeout", request_timeout)
-
-    def _astuple(self) -> tuple[float | None, ...]:
-        return (self.sock_connect, self.sock_read, self.pool_acquire, self.request_timeout)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Timeouts):
-            return NotImplemented
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return (
-            f"Timeouts(sock_connect={self.sock_connect!r}, sock_read={self.sock_read!r}, "
-            f"pool_acquire={self.pool_acquire!r}, request_timeout={self.request_timeout!r})"
-        )

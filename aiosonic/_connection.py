@@ -192,12 +192,14 @@ class HTTP11Protocol(LosableProtocol):
         deadline: float | None,
         sock_read: float | None,
         report: bool = True,
+        upgrade: bool = False,
     ) -> asyncio.Future[HttpResponse]:
         """Send a request head (and a bytes body); return the future of the response head.
 
         A streamed body is sent afterwards with ``send_stream``. From here on the exchange
         ends exactly once, through ``owner.exchange_done`` (unless ``report`` is False, for
-        a CONNECT made while the connection is being set up).
+        a CONNECT made while the connection is being set up). With ``upgrade`` a 101
+        (Switching Protocols) answer is accepted, and the caller then ``detach``es.
         """
         transport = self.transport
         assert transport is not None and not self.active
@@ -205,7 +207,7 @@ class HTTP11Protocol(LosableProtocol):
         self.failure = None
         self._report = report
         self.received_any = False
-        self.parser.start(head_request)
+        self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
         now = self._last_read = self.loop.time()
         self._deadline = _INF if deadline is None else deadline
@@ -257,6 +259,31 @@ class HTTP11Protocol(LosableProtocol):
         if self._writing_paused:
             waiter = self._drain_waiter = self.loop.create_future()
             await waiter
+
+    def detach(self) -> tuple[asyncio.Transport, bytes]:
+        """After a 101 (Switching Protocols) answer: give up the transport for good.
+
+        Returns it with the bytes that came after the response head (the first bytes of
+        the new protocol). This protocol forgets the transport, never touches it again, and
+        ends its exchange without reporting it (the caller frees the pool slot).
+        """
+        transport = self.transport
+        assert transport is not None and self.active
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.transport = None
+        self.closed = True
+        self.active = False
+        self.mark_lost()  # nothing of ours left to wait for when the pool closes
+        ref = self._response_ref
+        self._response_ref = None
+        response = ref() if ref is not None else None
+        if response is not None:
+            response._finish()
+        tail = self.parser.upgrade_tail
+        self.parser.upgrade_tail = b""
+        return transport, tail
 
     def abort(self, exc: BaseException) -> None:
         """Give up on the exchange in progress (cancelled or failed): close, never reuse."""

@@ -175,6 +175,7 @@ class _State(Enum):
     CHUNKED = 3
     UNTIL_CLOSE = 4
     DONE = 5  # the connection can carry nothing more (closed or broken)
+    UPGRADED = 6  # a 101 switched protocols: later bytes belong to the new protocol
 
 
 class ResponseParser:
@@ -199,6 +200,7 @@ class ResponseParser:
         "max_head_size",
         "max_headers",
         "max_status_line",
+        "upgrade_tail",
     )
 
     def __init__(
@@ -221,6 +223,8 @@ class ResponseParser:
         self._expected = 0
         self._framing_bytes = 0
         self._upgrade = False
+        # Bytes that followed a 101 head (the first bytes of the new protocol).
+        self.upgrade_tail = b""
         self._reset_head()
 
     # -- driving --------------------------------------------------------------------------
@@ -256,6 +260,9 @@ class ResponseParser:
             elif state is _State.UNTIL_CLOSE:
                 self._received += len(data)
                 self._receiver.on_body(data)
+                return
+            elif state is _State.UPGRADED:
+                self.upgrade_tail += data
                 return
             else:
                 # Bytes nobody asked for: the connection cannot be trusted any more.
@@ -439,6 +446,10 @@ class ResponseParser:
             self._state = _State.CHUNKED
         elif framing is Framing.UNTIL_CLOSE:
             self._state = _State.UNTIL_CLOSE
+        elif status == 101:
+            # The exchange is over as far as HTTP goes; whoever asked for the upgrade takes
+            # the connection (and ``upgrade_tail``) and this parser is never fed again.
+            self._state = _State.UPGRADED
         else:
             self._finish()
 

@@ -160,6 +160,13 @@ class Connection:
         if self.pool is not None:
             self.pool.release(self)
 
+    def detach(self) -> None:
+        """The transport was handed over (a protocol upgrade): forget it, free the slot."""
+        self.protocol = None
+        self.key = None
+        if self.pool is not None:
+            self.pool.release(self)
+
     def free_event(self) -> str:
         """Which transition releasing this slot makes: still open, or shut."""
         return "free_open" if self.is_open() else "free_shut"

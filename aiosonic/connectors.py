@@ -85,8 +85,12 @@ class Route:
         ssl_context: ssl.SSLContext | None,
         proxy: Proxy | None,
         http2: str | None = None,
+        *,
+        tunnel: bool = False,
     ) -> None:
         # http2: None (HTTP/1.1), "alpn" (whatever TLS negotiates) or "prior" (h2c).
+        # tunnel: reach a plain-http origin through a proxy with CONNECT too (a WebSocket
+        # cannot be relayed by a proxy that sees it as an ordinary request).
         self.http2 = http2
         self.ssl_context = ssl_context
         self.server_hostname = url.host if ssl_context is not None else None
@@ -99,7 +103,7 @@ class Route:
             return
         self.host, self.port = proxy.url.host, proxy.url.port
         self.proxy_authorization = proxy.authorization
-        if ssl_context is None:
+        if ssl_context is None and not tunnel:
             self.absolute_form = True
             # One proxy connection per origin, not one for all: some proxies bind a client
             # connection to the first origin it asked for and would send later requests
@@ -326,6 +330,50 @@ class TCPConnector:
                     waiter.exception()  # retrieved: no "exception never retrieved" noise
                 raise
 
+    async def upgrade(
+        self, route: Route, head: bytes, timeouts: Timeouts
+    ) -> tuple[HttpResponse, asyncio.Transport | None, bytes]:
+        """Send a request asking to switch protocols (a WebSocket handshake, say) on a new
+        HTTP/1.1 connection.
+
+        On a 101 answer the connection leaves the pool: returns the response, the transport
+        (now the caller's to drive and close, with ``transport.set_protocol``) and the bytes
+        that already arrived after the head. Any other answer is an ordinary response
+        (returned with None and b""); reading or discarding it frees the connection.
+        """
+        loop = asyncio.get_running_loop()
+        total = timeouts.request_timeout
+        deadline = None if total is None else loop.time() + total
+        conn = self.pool.acquire_nowait(route.key)
+        if conn is None:
+            conn = await self._wait_for_slot(loop, route.key, timeouts, deadline)
+        try:
+            await self._open(loop, conn, route, timeouts, deadline)
+        except BaseException:
+            conn.exchange_done(False)  # frees the slot, closing anything half-open
+            raise
+        protocol = cast(HTTP11Protocol, conn.protocol)  # upgrade routes never offer h2
+        waiter = protocol.start(
+            head,
+            None,
+            head_request=False,
+            deadline=deadline,
+            sock_read=timeouts.sock_read,
+            upgrade=True,
+        )
+        try:
+            response = await waiter
+        except BaseException as exc:
+            protocol.abort(exc)
+            if not waiter.done():
+                waiter.cancel()
+            raise
+        if response.status_code != 101:
+            return response, None, b""
+        transport, tail = protocol.detach()
+        conn.detach()
+        return response, transport, tail
+
     async def _wait_for_slot(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -417,7 +465,9 @@ class TCPConnector:
             )
         if not protocol.is_usable:
             raise ProxyError(f"proxy closed the tunnel to {route.tunnel}")
-        assert protocol.transport is not None and route.ssl_context is not None
+        if route.ssl_context is None:
+            return  # a cleartext tunnel: the origin is spoken to as it is
+        assert protocol.transport is not None
         try:
             transport = await loop.start_tls(
                 protocol.transport,

@@ -271,9 +271,13 @@ def test_unrequested_101_is_refused_and_requested_one_accepted() -> None:
     recorder = Recorder()
     parser = ResponseParser(recorder)
     parser.start(upgrade=True)
-    parser.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    parser.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02")
+    parser.feed(b"hi")
     assert recorder.heads[0].status == 101
-    assert recorder.completed == [False]  # the connection now speaks another protocol
+    # The HTTP exchange does not complete: the connection now speaks another protocol, and
+    # what followed the head is kept for it.
+    assert recorder.completed == []
+    assert parser.upgrade_tail == b"\x81\x02hi"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
 from ._lifecycle import LosableProtocol
@@ -29,6 +29,9 @@ from .exceptions import (
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
+
+if TYPE_CHECKING:
+    from .hooks import Trace
 
 __all__ = ["ExchangeOwner", "HTTP11Protocol"]
 
@@ -70,6 +73,7 @@ class HTTP11Protocol(LosableProtocol):
         # Why the exchange in progress failed (a timeout, say): what a body sender raises.
         self.failure: BaseException | None = None
         self._report = True
+        self._trace: Trace | None = None
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
@@ -91,7 +95,10 @@ class HTTP11Protocol(LosableProtocol):
         if self.closed:
             return  # failed and aborted: what still arrives belongs to nobody
         self._last_read = self.loop.time()
-        self.received_any = True
+        if not self.received_any:
+            self.received_any = True
+            if self._trace is not None:
+                self._trace("first_byte")
         try:
             self.parser.feed(data)
         except AiosonicError as exc:
@@ -193,6 +200,7 @@ class HTTP11Protocol(LosableProtocol):
         sock_read: float | None,
         report: bool = True,
         upgrade: bool = False,
+        trace: Trace | None = None,
     ) -> asyncio.Future[HttpResponse]:
         """Send a request head (and a bytes body); return the future of the response head.
 
@@ -207,6 +215,7 @@ class HTTP11Protocol(LosableProtocol):
         self.failure = None
         self._report = report
         self.received_any = False
+        self._trace = trace
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
         now = self._last_read = self.loop.time()

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ._connection import HTTP11Protocol
 
@@ -60,6 +61,7 @@ class Connection:
         self.key: Hashable | None = None
         self.protocol: HTTP11Protocol | HTTP2Protocol | None = None
         self.requests_count = 0
+        self.idle_since = 0.0  # time.monotonic() when last released open (if pools age)
 
     def __repr__(self) -> str:
         return f"<Connection {self.state.value} {self.key!r} requests={self.requests_count}>"
@@ -90,34 +92,38 @@ class Connection:
         server_hostname: str | None,
         family: int = 0,
         http2: str | None = None,
+        uds: str | None = None,
     ) -> None:
-        """Open a new transport to ``host:port`` (an address), replacing any previous one.
+        """Open a new transport to ``host:port`` (an address), or to the Unix domain socket
+        ``uds``, replacing any previous one.
 
         ``http2``: None for HTTP/1.1 only, "alpn" to speak whichever of h2 and http/1.1 the
         TLS handshake selects, "prior" for cleartext h2 with prior knowledge.
         """
         self._drop_transport()
         loop = asyncio.get_running_loop()
+        factory: Callable[[], asyncio.Protocol]
         if http2 is None:
-            _, protocol = await loop.create_connection(
-                lambda: HTTP11Protocol(loop, self, self.connector.limits),
-                host,
-                port,
-                ssl=ssl_context,
-                server_hostname=server_hostname,
-                family=family,
-            )
-            self.protocol = protocol
+            factory = lambda: HTTP11Protocol(loop, self, self.connector.limits)  # noqa: E731
         else:
-            _, selector = await loop.create_connection(
-                lambda: _Select(loop, self, prior_knowledge=http2 == "prior"),
+            factory = lambda: _Select(loop, self, prior_knowledge=http2 == "prior")  # noqa: E731
+        if uds is not None:
+            _, protocol = await loop.create_unix_connection(
+                factory, uds, ssl=ssl_context, server_hostname=server_hostname
+            )
+        else:
+            _, protocol = await loop.create_connection(
+                factory,
                 host,
                 port,
                 ssl=ssl_context,
                 server_hostname=server_hostname,
                 family=family,
             )
-            self.protocol = selector.selected
+        if isinstance(protocol, _Select):
+            self.protocol = protocol.selected
+        else:
+            self.protocol = cast(HTTP11Protocol, protocol)
         self.key = key
         self.requests_count = 0
 
@@ -155,7 +161,9 @@ class Connection:
     def exchange_done(self, keep_alive: bool) -> None:
         """Called by the protocol once per request; frees the slot."""
         self.requests_count += 1
-        if not keep_alive or self.requests_count >= self.connector.conn_max_requests:
+        pool = self.pool
+        limit = self.connector.conn_max_requests if pool is None else pool.conn_max_requests
+        if not keep_alive or self.requests_count >= limit:
             self._drop_transport()
         if self.pool is not None:
             self.pool.release(self)
@@ -166,6 +174,13 @@ class Connection:
         self.key = None
         if self.pool is not None:
             self.pool.release(self)
+
+    def idle_too_long(self, max_idle: float) -> bool:
+        return self.protocol is not None and time.monotonic() - self.idle_since >= max_idle
+
+    def reset(self) -> None:
+        """Close the open connection (if any) and keep the slot."""
+        self._drop_transport()
 
     def free_event(self) -> str:
         """Which transition releasing this slot makes: still open, or shut."""

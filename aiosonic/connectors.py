@@ -22,13 +22,13 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterable, Hashable, Iterable
+from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._connection import HTTP11Protocol
 from ._deadline import Deadline
 from ._request import build_connect_head
-from ._url import URL
+from ._url import URL, parse_url
 from .connection import Connection
 from .exceptions import (
     ConnectError,
@@ -41,7 +41,7 @@ from .exceptions import (
     map_oserror,
 )
 from .limits import DEFAULT_H2_WINDOW, DEFAULT_LIMITS, Limits
-from .pools import BasePool, SmartPool
+from .pools import BasePool, PoolConfig, SmartPool
 from .proxy import Proxy
 from .resolver import DefaultResolver
 from .response import HttpResponse
@@ -49,6 +49,7 @@ from .timeout import Timeouts
 
 if TYPE_CHECKING:
     from ._http2 import HTTP2Protocol
+    from .hooks import Trace
 
 __all__ = ["TCPConnector"]
 
@@ -72,6 +73,7 @@ class Route:
         "host",
         "http2",
         "key",
+        "pool",
         "port",
         "proxy_authorization",
         "server_hostname",
@@ -92,6 +94,7 @@ class Route:
         # tunnel: reach a plain-http origin through a proxy with CONNECT too (a WebSocket
         # cannot be relayed by a proxy that sees it as an ordinary request).
         self.http2 = http2
+        self.pool: BasePool | None = None  # the pool serving it (None: the default pool)
         self.ssl_context = ssl_context
         self.server_hostname = url.host if ssl_context is not None else None
         self.tunnel: str | None = None
@@ -159,6 +162,8 @@ class TCPConnector:
         http2: bool = False,
         http2_window: int = DEFAULT_H2_WINDOW,
         limits: Limits | None = None,
+        uds: str | None = None,
+        pool_configs: Mapping[str, PoolConfig] | None = None,
     ) -> None:
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
@@ -175,7 +180,16 @@ class TCPConnector:
             raise ValueError(f"http2_window must be in [65535, 2**31): {http2_window!r}")
         self.http2_window = http2_window
         self.limits = limits or DEFAULT_LIMITS
-        self.pool = self.pool_cls(self, pool_size, self.connection_cls)
+        self.uds = uds
+        configs = dict(pool_configs or {})
+        default = configs.pop(":default", None)
+        if default is not None:
+            self.pool_size = default.size
+        self.pool = self._make_pool(self.pool_size, default)
+        # origin (scheme, host, port) -> its own pool, for origins given a PoolConfig.
+        self._origin_pools: dict[tuple[str, str, int], BasePool] = {}
+        for origin, config in configs.items():
+            self._origin_pools[parse_url(origin).origin] = self._make_pool(0, config)
         self._dns_cache: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
         self._routes: dict[tuple[Any, ...], Route] = {}
         # HTTP/2: live connections per route key (each holds a pool slot for its whole life),
@@ -185,6 +199,23 @@ class TCPConnector:
         self._h2_waiters: dict[Hashable, list[asyncio.Future[None]]] = {}
         self._h2_opening: dict[Hashable, asyncio.Future[None]] = {}
         self._h1_only: set[Hashable] = set()
+
+    def _make_pool(self, size: int, config: PoolConfig | None) -> BasePool:
+        if config is None:
+            return self.pool_cls(self, size, self.connection_cls)
+        if not isinstance(config, PoolConfig):
+            raise TypeError(f"pool_configs values must be PoolConfig, not {config!r}")
+        pool = self.pool_cls(self, config.size, self.connection_cls)
+        if config.max_conn_requests is not None:
+            pool.conn_max_requests = config.max_conn_requests
+        if config.max_conn_idle_ms is not None:
+            pool.max_idle = config.max_conn_idle_ms / 1000
+        return pool
+
+    @property
+    def pools(self) -> list[BasePool]:
+        """Every pool: the default one first, then those of origins with a PoolConfig."""
+        return [self.pool, *self._origin_pools.values()]
 
     def route(
         self,
@@ -200,12 +231,14 @@ class TCPConnector:
             if len(self._routes) >= _ROUTE_CACHE_MAX:
                 self._routes.clear()
             route = self._routes[cache_key] = Route(url, ssl_context, proxy, http2)
+            if self._origin_pools:
+                route.pool = self._origin_pools.get(url.origin)
         return route
 
     def is_idle(self) -> bool:
         """True when no request is in flight: every slot is free, or held by an HTTP/2
         connection with no open stream."""
-        busy = self.pool.pool_size - self.pool.free_conns()
+        busy = sum(pool.pool_size - pool.free_conns() for pool in self.pools)
         if not busy:
             return True
         quiet_h2 = sum(
@@ -218,7 +251,7 @@ class TCPConnector:
 
     async def wait_idle(self, timeout: float | None) -> bool:
         """Wait until no request is in flight; False if ``timeout`` seconds pass first."""
-        if not self._h2_conns:
+        if not self._h2_conns and not self._origin_pools:
             return await self.pool.wait_all_free(timeout)
         # HTTP/2 connections keep their slots while idle: watch the streams instead.
         loop = asyncio.get_running_loop()
@@ -231,7 +264,8 @@ class TCPConnector:
 
     async def cleanup(self) -> None:
         """Close every connection and release the resolver."""
-        await self.pool.cleanup()
+        for pool in self.pools:
+            await pool.cleanup()
         await self.resolver.close()
 
     # -- the request path -----------------------------------------------------------------
@@ -248,6 +282,7 @@ class TCPConnector:
         timeouts: Timeouts,
         h2_headers: list[tuple[bytes, bytes]] | None = None,
         idempotent: bool = False,
+        trace: Trace | None = None,
     ) -> HttpResponse:
         """Send one request and return its response as soon as the head has arrived.
 
@@ -256,7 +291,7 @@ class TCPConnector:
         """
         if h2_headers is not None and route.http2 is not None and route.key not in self._h1_only:
             response = await self._send_h2(
-                route, body, stream, timeouts, h2_headers, idempotent and stream is None
+                route, body, stream, timeouts, h2_headers, idempotent and stream is None, trace
             )
             if response is not None:
                 return response
@@ -269,17 +304,20 @@ class TCPConnector:
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
         key = route.key
-        pool = self.pool
+        pool = route.pool or self.pool
         retried = False
         while True:
             conn = pool.acquire_nowait(key)
             if conn is None:
-                conn = await self._wait_for_slot(loop, key, timeouts, deadline)
+                conn = await self._wait_for_slot(loop, pool, key, timeouts, deadline)
             protocol = conn.protocol
             reused = protocol is not None and conn.key == key and protocol.is_usable
-            if not reused:
+            if reused:
+                if trace is not None:
+                    trace("connection_reused", http_version="1.1")
+            else:
                 try:
-                    await self._open(loop, conn, route, timeouts, deadline)
+                    await self._open(loop, conn, route, timeouts, deadline, trace)
                 except BaseException:
                     conn.exchange_done(False)  # frees the slot, closing anything half-open
                     raise
@@ -291,7 +329,7 @@ class TCPConnector:
                     self._h2_conns.setdefault(key, []).append(conn)
                     assert h2_headers is not None  # only routes offering h2 can get here
                     return await self._exchange_h2(
-                        protocol, h2_headers, body, stream, timeouts, deadline
+                        protocol, h2_headers, body, stream, timeouts, deadline, trace
                     )
             # HTTP/2 connections never sit free in the pool, so this is HTTP/1.1.
             protocol = cast(HTTP11Protocol, protocol)
@@ -301,7 +339,10 @@ class TCPConnector:
                 head_request=head_request,
                 deadline=deadline,
                 sock_read=timeouts.sock_read,
+                trace=trace,
             )
+            if trace is not None:
+                trace("headers_sent")
             try:
                 if stream is not None:
                     await protocol.send_stream(stream, chunked)
@@ -344,9 +385,10 @@ class TCPConnector:
         loop = asyncio.get_running_loop()
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
-        conn = self.pool.acquire_nowait(route.key)
+        pool = route.pool or self.pool
+        conn = pool.acquire_nowait(route.key)
         if conn is None:
-            conn = await self._wait_for_slot(loop, route.key, timeouts, deadline)
+            conn = await self._wait_for_slot(loop, pool, route.key, timeouts, deadline)
         try:
             await self._open(loop, conn, route, timeouts, deadline)
         except BaseException:
@@ -377,6 +419,7 @@ class TCPConnector:
     async def _wait_for_slot(
         self,
         loop: asyncio.AbstractEventLoop,
+        pool: BasePool,
         key: Hashable,
         timeouts: Timeouts,
         deadline: float | None,
@@ -386,7 +429,7 @@ class TCPConnector:
             remaining = max(deadline - loop.time(), 0.0)
             limit = remaining if limit is None else min(limit, remaining)
         try:
-            return await self.pool.acquire(key=key, timeout=limit)
+            return await pool.acquire(key=key, timeout=limit)
         except ConnectionPoolAcquireTimeout:
             if deadline is not None and loop.time() >= deadline:
                 raise RequestTimeout(
@@ -401,6 +444,7 @@ class TCPConnector:
         route: Route,
         timeouts: Timeouts,
         deadline: float | None,
+        trace: Trace | None = None,
     ) -> None:
         when = None if timeouts.sock_connect is None else loop.time() + timeouts.sock_connect
         by_request = deadline is not None and (when is None or deadline < when)
@@ -417,7 +461,13 @@ class TCPConnector:
 
         direct_tls = route.ssl_context if route.tunnel is None else None
         with Deadline(loop, when, expired):
+            if self.uds is not None:
+                await self._open_uds(conn, route, direct_tls, trace)
+                return
             addresses = await self._resolve(route.host, route.port)
+            if trace is not None:
+                trace("dns_resolved", host=route.host,
+                      addresses=[address["host"] for address in addresses])
             error: OSError | None = None
             for address in addresses:
                 try:
@@ -441,6 +491,33 @@ class TCPConnector:
                 raise map_oserror(error, f"cannot connect to {route.host}:{route.port}")
             if route.tunnel is not None:
                 await self._tunnel(loop, conn, route)
+            if trace is not None:
+                _trace_created(trace, conn, route)
+
+    async def _open_uds(
+        self,
+        conn: Connection,
+        route: Route,
+        tls: ssl.SSLContext | None,
+        trace: Trace | None,
+    ) -> None:
+        """Connect to the connector's Unix domain socket (the URL's host names the server
+        to the HTTP layer only: Host header, TLS name)."""
+        assert self.uds is not None
+        try:
+            await conn.connect(
+                route.key,
+                route.host,
+                route.port,
+                ssl_context=tls,
+                server_hostname=route.server_hostname if tls else None,
+                http2=route.http2,
+                uds=self.uds,
+            )
+        except OSError as exc:
+            raise map_oserror(exc, f"cannot connect to the Unix socket {self.uds}") from exc
+        if trace is not None:
+            _trace_created(trace, conn, route)
 
     async def _tunnel(
         self, loop: asyncio.AbstractEventLoop, conn: Connection, route: Route
@@ -492,6 +569,7 @@ class TCPConnector:
         timeouts: Timeouts,
         h2_headers: list[tuple[bytes, bytes]],
         retryable: bool,
+        trace: Trace | None,
     ) -> HttpResponse | None:
         """Send over HTTP/2; None if the server turned out to speak HTTP/1.1 only.
 
@@ -503,7 +581,7 @@ class TCPConnector:
         deadline = None if total is None else loop.time() + total
         attempts = 0
         while True:
-            conn = await self._h2_connection(loop, route, timeouts, deadline)
+            conn = await self._h2_connection(loop, route, timeouts, deadline, trace)
             if conn is None:
                 return None
             protocol = conn.protocol
@@ -511,7 +589,7 @@ class TCPConnector:
             protocol = cast("HTTP2Protocol", protocol)
             try:
                 return await self._exchange_h2(protocol, h2_headers, body, stream, timeouts,
-                                               deadline)
+                                               deadline, trace)
             except StreamNotProcessed:
                 attempts += 1
                 if retryable and attempts < 3:
@@ -526,15 +604,21 @@ class TCPConnector:
         stream: Stream | None,
         timeouts: Timeouts,
         deadline: float | None,
+        trace: Trace | None = None,
     ) -> HttpResponse:
         ends = body is None and stream is None
         h2_stream, waiter = protocol.start(
             h2_headers, ends, deadline=deadline, sock_read=timeouts.sock_read
         )
+        if trace is not None:
+            trace("headers_sent")
         try:
             if not ends:
                 await protocol.send_body(h2_stream, body if body is not None else stream or b"")
-            return await waiter
+            response = await waiter
+            if trace is not None:
+                trace("first_byte")
+            return response
         except ConnectionDisconnected:
             early = _early_answer(waiter)
             if early is not None:
@@ -552,6 +636,7 @@ class TCPConnector:
         route: Route,
         timeouts: Timeouts,
         deadline: float | None,
+        trace: Trace | None = None,
     ) -> Connection | None:
         """A live h2 connection with a free stream for ``route``, opening one if need be
         (at most one opening per route at a time); None if the server chose HTTP/1.1."""
@@ -566,6 +651,8 @@ class TCPConnector:
                         and protocol.http2
                         and cast("HTTP2Protocol", protocol).can_take_stream
                     ):
+                        if trace is not None:
+                            trace("connection_reused", http_version="2")
                         return conn
             if key in self._h1_only:
                 return None
@@ -573,22 +660,23 @@ class TCPConnector:
             if opening is not None:
                 await asyncio.shield(opening)
                 continue
-            slot = self.pool.acquire_nowait(key)
+            pool = route.pool or self.pool
+            slot = pool.acquire_nowait(key)
             if slot is None:
                 if conns:
                     # Every stream of every connection is busy and no slot is free: wait
                     # for a stream to end (or a connection to go) rather than queue for a slot.
                     await self._wait_h2_capacity(loop, key, deadline)
                     continue
-                slot = await self._wait_for_slot(loop, key, timeouts, deadline)
+                slot = await self._wait_for_slot(loop, pool, key, timeouts, deadline)
             if slot.is_open():
                 # An idle HTTP/1.1 connection for this very route: the server chose http/1.1.
                 self._h1_only.add(key)
-                self.pool.release(slot)
+                pool.release(slot)
                 return None
             opened = self._h2_opening[key] = loop.create_future()
             try:
-                await self._open(loop, slot, route, timeouts, deadline)
+                await self._open(loop, slot, route, timeouts, deadline, trace)
             except BaseException:
                 slot.exchange_done(False)
                 raise
@@ -611,7 +699,7 @@ class TCPConnector:
             self._h1_only.add(key)
             if len(self._h1_only) > _ROUTE_CACHE_MAX:
                 self._h1_only.clear()
-            self.pool.release(slot)
+            pool.release(slot)
             return None
 
     async def _wait_h2_capacity(
@@ -670,6 +758,16 @@ class TCPConnector:
         if self.use_dns_cache:
             self._dns_cache[(host, port)] = (now + self.ttl_dns_cache / 1000, addresses)
         return addresses
+
+
+def _trace_created(trace: Trace, conn: Connection, route: Route) -> None:
+    trace(
+        "connection_created",
+        host=route.host,
+        port=route.port,
+        tls=route.ssl_context is not None,
+        http_version="2" if conn.is_h2 else "1.1",
+    )
 
 
 def _expire_waiter(waiter: asyncio.Future[None]) -> None:

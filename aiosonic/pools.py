@@ -15,18 +15,59 @@ Pools never open sockets; the connector connects the slot it gets if it has to.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from ._lifecycle import close_all
+from ._values import ValueObject
 from .connection import Connection, ConnectionState
 from .exceptions import ConnectionPoolAcquireTimeout
 
 if TYPE_CHECKING:
     from .connectors import TCPConnector
 
-__all__ = ["BasePool", "CyclicQueuePool", "SmartPool"]
+__all__ = ["BasePool", "CyclicQueuePool", "PoolConfig", "SmartPool"]
+
+
+class PoolConfig(ValueObject):
+    """How the pool of one origin (or the default pool, ``":default"``) is sized and aged,
+    for ``TCPConnector(pool_configs={...})``.
+
+    - ``size``: how many connections may be open at once to it.
+    - ``max_conn_requests``: a connection serves at most this many requests (None: the
+      connector's ``conn_max_requests``).
+    - ``max_conn_idle_ms``: an idle keep-alive connection is closed after this many
+      milliseconds unused (None: kept until the server closes it).
+    """
+
+    __slots__ = ("max_conn_idle_ms", "max_conn_requests", "size")
+    _fields = ("size", "max_conn_requests", "max_conn_idle_ms")
+
+    def __init__(
+        self,
+        size: int = 25,
+        max_conn_requests: int | None = None,
+        max_conn_idle_ms: int | None = None,
+    ) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"PoolConfig.size must be a positive int, not {size!r}")
+        if max_conn_requests is not None and (
+            not isinstance(max_conn_requests, int) or max_conn_requests < 1
+        ):
+            raise ValueError(
+                f"PoolConfig.max_conn_requests must be a positive int, not {max_conn_requests!r}"
+            )
+        if max_conn_idle_ms is not None and (
+            not isinstance(max_conn_idle_ms, (int, float)) or max_conn_idle_ms <= 0
+        ):
+            raise ValueError(
+                f"PoolConfig.max_conn_idle_ms must be positive, not {max_conn_idle_ms!r}"
+            )
+        self.size = size
+        self.max_conn_requests = max_conn_requests
+        self.max_conn_idle_ms = max_conn_idle_ms
 
 
 def _key_of(urlparsed: Any) -> Hashable | None:
@@ -61,6 +102,10 @@ class BasePool:
         self._waiters: deque[asyncio.Future[Connection]] = deque()
         self._all_free_waiters: list[asyncio.Future[None]] = []
         self._closed = False
+        # Per-pool settings (see PoolConfig); the connector may change them after creation.
+        self.conn_max_requests: int = getattr(connector, "conn_max_requests", 100)
+        self.max_idle: float | None = None  # seconds an open connection may sit unused
+        self._sweep: asyncio.TimerHandle | None = None
         self._setup()
 
     # -- subclass hooks -------------------------------------------------------------------
@@ -86,6 +131,8 @@ class BasePool:
             return None
         self._free -= 1
         conn.transition("acquire")
+        if self.max_idle is not None and conn.idle_too_long(self.max_idle):
+            conn.reset()  # idle past max_conn_idle_ms: connect anew rather than reuse it
         return conn
 
     async def acquire(
@@ -134,7 +181,11 @@ class BasePool:
             return
         if conn.state is not ConnectionState.ACTIVE:
             raise RuntimeError(f"releasing a connection that is {conn.state.value}")
-        conn.transition(conn.free_event())
+        if conn.transition(conn.free_event()) is ConnectionState.IDLE and self.max_idle:
+            conn.idle_since = time.monotonic()
+            if self._sweep is None:
+                loop = asyncio.get_running_loop()
+                self._sweep = loop.call_later(self.max_idle, self._close_idle)
         self._free += 1
         self._hand_over(conn)
         if self._all_free_waiters and self._free == self.pool_size:
@@ -153,6 +204,25 @@ class BasePool:
                 waiter.set_result(conn)
                 return
         self._put(conn)
+
+    def _close_idle(self) -> None:
+        """Close the connections idle for longer than ``max_idle``; come back while any
+        other stays idle."""
+        self._sweep = None
+        max_idle = self.max_idle
+        if max_idle is None or self._closed:
+            return
+        soonest: float | None = None
+        for conn in self.conns:
+            if not conn.is_idle or conn.protocol is None:
+                continue
+            if conn.idle_too_long(max_idle):
+                conn.reset()
+            else:
+                left = max_idle - (time.monotonic() - conn.idle_since)
+                soonest = left if soonest is None else min(soonest, left)
+        if soonest is not None:
+            self._sweep = asyncio.get_running_loop().call_later(soonest, self._close_idle)
 
     def free_conns(self) -> int:
         """How many slots are not lent out."""
@@ -177,6 +247,9 @@ class BasePool:
     async def cleanup(self) -> None:
         """Close every connection; the pool cannot be used afterwards."""
         self._closed = True
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         open_protocols = [conn.protocol for conn in self.conns if conn.protocol is not None]
         for conn in self.conns:
             conn.close()

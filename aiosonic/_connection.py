@@ -82,6 +82,7 @@ class HTTP11Protocol(LosableProtocol):
         self._deadline = _INF
         self._sock_read: float | None = None
         self._last_read = 0.0
+        self._sent_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = _INF
 
@@ -154,6 +155,8 @@ class HTTP11Protocol(LosableProtocol):
         )
         response._protocol = self
         response._limits = self.limits
+        response._sent_at = self._sent_at
+        response._head_at = self._last_read
         self._response_ref = weakref.ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
@@ -218,7 +221,7 @@ class HTTP11Protocol(LosableProtocol):
         self._trace = trace
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
-        now = self._last_read = self.loop.time()
+        now = self._last_read = self._sent_at = self.loop.time()
         self._deadline = _INF if deadline is None else deadline
         self._sock_read = sock_read
         self._arm(now)

@@ -117,6 +117,7 @@ class _Stream:
         "paused",
         "protocol",
         "response_ref",
+        "sent_at",
         "sid",
         "sock_read",
         "timer",
@@ -140,7 +141,7 @@ class _Stream:
         self.unacked = 0
         self.deadline = _INF if deadline is None else deadline
         self.sock_read = sock_read
-        self.last_read = now
+        self.last_read = self.sent_at = now
         self.ended = False
         self.error: BaseException | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -317,6 +318,8 @@ class HTTP2Protocol(LosableProtocol):
         response = HttpResponse(status, "", "2", raw_headers, encoding)
         response._protocol = stream
         response._limits = self.limits
+        response._sent_at = stream.sent_at
+        response._head_at = now
         stream.response_ref = weakref.ref(response, self._response_dropped(stream))
         waiter = stream.head_waiter
         stream.head_waiter = None

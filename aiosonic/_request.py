@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from base64 import b64encode
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlencode
 
 from ._decode import ACCEPT_ENCODING
@@ -29,6 +29,7 @@ __all__ = [
     "close_stream",
     "encode_body",
     "merge_headers",
+    "watch_upload",
 ]
 
 USER_AGENT = f"aiosonic/{__version__}"
@@ -201,6 +202,54 @@ def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes
     if proxy_authorization is not None:
         headers.append(("Proxy-Authorization", proxy_authorization))
     return encode_request_head("CONNECT", authority, headers)
+
+
+def watch_upload(body: Body, callback: Callable[[int, int | None], object]) -> Body:
+    """``body`` sent as a stream that reports ``callback(bytes_sent, total_or_None)`` as
+    each piece goes out (in-memory bodies in 64 KiB pieces, under a Content-Length)."""
+    if body.stream is None:
+        if body.data is None:
+            return body  # nothing to upload
+        payload = body.data
+        size = len(payload)
+
+        def again() -> Stream:
+            return _counted(_pieces(payload), callback, size)
+
+        return Body(stream=again(), headers=body.headers, length=size, restart=again)
+    total = body.length
+    source = body.restart
+    restart: Callable[[], Stream] | None = None
+    if source is not None:
+        make = source
+
+        def restart() -> Stream:
+            return _counted(make(), callback, total)
+
+    return Body(stream=_counted(body.stream, callback, total), headers=body.headers,
+                length=total, restart=restart)
+
+
+def _pieces(payload: bytes) -> Iterable[bytes]:
+    view = memoryview(payload)
+    # memoryview slices are bytes-like: written without a copy.
+    return cast(list[bytes], [view[i : i + _READ_BLOCK] for i in range(0, len(view), _READ_BLOCK)])
+
+
+async def _counted(
+    stream: Stream, callback: Callable[[int, int | None], object], total: int | None
+) -> AsyncIterable[bytes]:
+    sent = 0
+    if isinstance(stream, AsyncIterable):
+        async for piece in stream:
+            yield piece
+            sent += len(piece)
+            callback(sent, total)
+    else:
+        for piece in stream:
+            yield piece
+            sent += len(piece)
+            callback(sent, total)
 
 
 async def close_stream(stream: Stream) -> None:

@@ -8,28 +8,44 @@ context selection, the cookie jar, and redirect following: 301/302 turn a POST i
 cannot be replayed and raises), credentials set for one origin are not sent to another.
 It never touches sockets or parses responses.
 The verb methods (get, post, ...) are one-line forwards to ``request``.
+
+A request that gives nothing but a method and a URL takes a ready-made head straight to the
+connector. The layers users opt into (authentication, retries, event hooks, a transport,
+progress callbacks, proxies from the environment) run only for the requests that use them:
+
+    redirects -> per hop: auth flow -> request hooks -> retries -> send -> response hooks
 """
 
 from __future__ import annotations
 
+import asyncio
 import json as _json
 import ssl as _ssl
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from ._cookies import CookieJar
 from ._headers import HttpHeaders
 from ._http11 import encode_request_head
-from ._request import Body, build_head, encode_body, merge_headers
+from ._request import Body, build_head, encode_body, merge_headers, watch_upload
 from ._tls import client_context, offer_h2, offers_h2
 from ._url import URL, parse_url
 from .connectors import Route, TCPConnector
-from .exceptions import InvalidRequest, MaxRedirects
+from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
+from .hooks import EventHooks, Hook, Trace, call_hooks
 from .multipart import MultipartForm
 from .proxy import Proxy
+from .request import Request
 from .response import HttpResponse
+from .retry import RetryPolicy
 from .timeout import Timeouts
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .auth import Auth, AuthsByHost
 
 __all__ = ["HTTPClient", "HttpHeaders", "HttpResponse"]
 
@@ -40,6 +56,25 @@ DataType = (
     | MultipartForm
 )
 JsonSerializer = Callable[[Any], str | bytes]
+Progress = Callable[[int, int | None], object]
+
+
+class AsyncTransport(Protocol):
+    """What ``HTTPClient(transport=...)`` sends requests through instead of the network
+    (``aiosonic.testing.MockTransport``, ``ASGITransport``): given the request with every
+    header it would carry on the wire, return its response."""
+
+    async def handle_request(self, request: Request) -> HttpResponse: ...
+
+
+class RequestOptions(TypedDict, total=False):
+    """Keyword options every verb method passes on to ``request``."""
+
+    max_redirects: int | None
+    auth: Auth | tuple[str, str] | None
+    retry: RetryPolicy | None
+    upload_progress: Progress | None
+    download_progress: Progress | None
 
 DEFAULT_MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -49,6 +84,11 @@ _BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"
 _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
 _SIMPLE_CACHE_MAX = 1024
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+
+def _copy_headers(headers: Any) -> HttpHeaders:
+    """The caller's headers as a new ``HttpHeaders`` that hooks and auth may change."""
+    return HttpHeaders(headers) if headers else HttpHeaders()
 
 
 def _h2_mode(per_request: bool, default: bool) -> str | None:
@@ -75,6 +115,26 @@ class _Simple:
         self.idempotent = method in _IDEMPOTENT
 
 
+class _Options:
+    """What one request opted into beyond the plain path (made only for such requests)."""
+
+    __slots__ = ("auth", "download_progress", "origin", "retry", "upload_progress")
+
+    def __init__(
+        self,
+        origin: tuple[str, str, int],
+        auth: Auth | None,
+        retry: RetryPolicy | None,
+        upload_progress: Progress | None,
+        download_progress: Progress | None,
+    ) -> None:
+        self.origin = origin  # of the request as the caller made it (before redirects)
+        self.auth = auth  # the caller's credentials: for that origin only
+        self.retry = retry
+        self.upload_progress = upload_progress
+        self.download_progress = download_progress
+
+
 class HTTPClient:
     """An HTTP client; use one per application and close it (or ``async with``) when done.
 
@@ -84,6 +144,15 @@ class HTTPClient:
     - ``proxy``: an HTTP ``Proxy`` for every request.
     - ``max_redirects``: how many redirects ``follow=True`` follows before ``MaxRedirects``.
     - ``http2``: offer HTTP/2 to https origins by default (see ``request``).
+    - ``auth``: credentials for every request (``BasicAuth``, ``BearerAuth``, ``DigestAuth``
+      or a ``(user, password)`` tuple); ``auths``: credentials per host (``"host"`` or
+      ``"host:port"``).
+    - ``retry``: a ``RetryPolicy`` for every request.
+    - ``event_hooks``: ``{"request": [...], "response": [...], trace point: [...]}`` (see
+      ``aiosonic.hooks``).
+    - ``trust_env``: take proxies from ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/
+      ``NO_PROXY`` and credentials from ``.netrc``.
+    - ``transport``: send requests through this instead of the network (tests).
     """
 
     def __init__(
@@ -95,6 +164,12 @@ class HTTPClient:
         *,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         http2: bool = False,
+        auth: Auth | tuple[str, str] | None = None,
+        auths: Mapping[str, Auth | tuple[str, str]] | None = None,
+        retry: RetryPolicy | None = None,
+        event_hooks: Mapping[str, Iterable[Hook]] | None = None,
+        trust_env: bool = False,
+        transport: AsyncTransport | None = None,
     ) -> None:
         self.connector = connector or TCPConnector()
         self.http2 = http2
@@ -103,8 +178,26 @@ class HTTPClient:
         self.verify_ssl = verify_ssl
         self.proxy = proxy
         self.max_redirects = max_redirects
+        self.auth: Auth | None = None
+        self.auths: AuthsByHost | None = None
+        if auth is not None or auths:
+            from .auth import AuthsByHost, auth_from  # only clients with credentials load it
+
+            self.auth = auth_from(auth)
+            self.auths = AuthsByHost(auths) if auths else None
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidRequest(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        self.retry = retry
+        self.event_hooks = EventHooks(event_hooks)
+        self.trust_env = trust_env
+        self.transport = transport
+        # True when no client-wide layer is set: requests may take the direct path.
+        self._plain = not (
+            self.auth or self.auths or retry or self.event_hooks or trust_env or transport
+        )
         # (method, url) -> a ready request for calls that give nothing but a method and URL.
         self._simple: dict[tuple[str, str], _Simple] = {}
+        self._env_proxies: dict[tuple[str, str, int], Proxy | None] = {}
 
     async def __aenter__(self) -> HTTPClient:
         return self
@@ -146,6 +239,11 @@ class HTTPClient:
         follow: bool = False,
         http2: bool = False,
         max_redirects: int | None = None,
+        *,
+        auth: Auth | tuple[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        upload_progress: Progress | None = None,
+        download_progress: Progress | None = None,
     ) -> HttpResponse:
         """Send a request and return the response once its head has arrived.
 
@@ -156,11 +254,23 @@ class HTTPClient:
         origins through ALPN, falling back to HTTP/1.1 when the server picks it; on an
         ``http://`` URL a per-request ``http2=True`` speaks cleartext HTTP/2 (h2c) with
         prior knowledge. ``response.http_version`` says which was used.
+
+        ``auth`` and ``retry`` override the client's for this request;
+        ``upload_progress(sent, total)`` and ``download_progress(received, total)`` are
+        called as body bytes go out and come in (``total`` None when unknown).
         """
         timeouts = timeouts or self.connector.timeouts
         h2 = _h2_mode(http2, self.http2 or self.connector.http2)
+        plain = (
+            self._plain
+            and auth is None
+            and retry is None
+            and upload_progress is None
+            and download_progress is None
+        )
         if (
-            h2 is None
+            plain
+            and h2 is None
             and headers is None
             and params is None
             and data is None
@@ -183,6 +293,7 @@ class HTTPClient:
                 timeouts=timeouts,
                 idempotent=simple.idempotent,
             )
+            response._url = simple.url
             if follow and response.status_code in _REDIRECTS:
                 return await self._follow(response, simple.url, simple.method, None, Body(),
                                           verify, ssl, timeouts, max_redirects)
@@ -192,11 +303,33 @@ class HTTPClient:
         if params:
             url_obj = url_obj.with_params(params)
         body = self._encode(data, json, json_serializer, multipart)
-        response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts, h2)
+        options = None
+        if not plain:
+            if auth is not None:
+                from .auth import auth_from
+
+                auth = auth_from(auth)
+            options = _Options(url_obj.origin, auth or self.auth, retry or self.retry,
+                               upload_progress, download_progress)
+        response = await self._send(url_obj, method, headers, body, verify, ssl, timeouts, h2,
+                                    options)
         if follow and response.status_code in _REDIRECTS:
             return await self._follow(response, url_obj, method, headers, body, verify, ssl,
-                                      timeouts, max_redirects, h2)
+                                      timeouts, max_redirects, h2, options)
         return response
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, url: str, **kwargs: Any
+    ) -> AsyncIterator[HttpResponse]:
+        """``async with client.stream("GET", url) as response:`` then
+        ``response.iter_bytes()`` / ``iter_lines()``: the response is closed on the way out
+        (an unread body closes its connection rather than being read to the end)."""
+        response = await self.request(url, method, **kwargs)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     def _prepare_simple(self, method: str, url: str) -> _Simple:
         normalised = self._method(method)
@@ -225,6 +358,9 @@ class HTTPClient:
     def _route(
         self, url: URL, verify: bool, ssl: _ssl.SSLContext | None, h2: str | None = None
     ) -> Route:
+        proxy = self.proxy
+        if proxy is None and self.trust_env:
+            proxy = self._proxy_from_env(url)
         context = None
         if url.is_secure:
             if h2 == "prior":
@@ -235,10 +371,25 @@ class HTTPClient:
                 context = offer_h2(ssl) if h2 is not None else ssl
             else:
                 context = client_context(verify and self.verify_ssl, h2 is not None)
-        elif h2 != "prior" or self.proxy is not None:
+        elif h2 != "prior" or proxy is not None:
             # Cleartext HTTP/2 only when asked for on this very request, and never to a proxy.
             h2 = None
-        return self.connector.route(url, context, self.proxy, h2)
+        return self.connector.route(url, context, proxy, h2)
+
+    def _proxy_from_env(self, url: URL) -> Proxy | None:
+        origin = url.origin
+        try:
+            return self._env_proxies[origin]
+        except KeyError:
+            pass
+        from ._env_proxy import proxy_for  # only clients that trust the environment
+
+        found = proxy_for(url.scheme, url.host, url.port)
+        proxy = Proxy(found) if found is not None else None
+        if len(self._env_proxies) >= _SIMPLE_CACHE_MAX:
+            self._env_proxies.clear()
+        self._env_proxies[origin] = proxy
+        return proxy
 
     @staticmethod
     def _encode(data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool) -> Body:
@@ -266,7 +417,13 @@ class HTTPClient:
         ssl: _ssl.SSLContext | None,
         timeouts: Timeouts,
         h2: str | None = None,
+        options: _Options | None = None,
+        trace: Trace | None = None,
     ) -> HttpResponse:
+        if options is not None:
+            return await self._send_with_layers(
+                url, method, headers, body, verify, ssl, timeouts, h2, options
+            )
         route = self._route(url, verify, ssl, h2)
         jar = self.cookie_jar
         pairs, chunked = merge_headers(
@@ -299,7 +456,9 @@ class HTTPClient:
             timeouts=timeouts,
             h2_headers=h2_headers,
             idempotent=method in _IDEMPOTENT,
+            trace=trace,
         )
+        response._url = url
         if jar is not None:
             jar.extract(url, response.raw_headers)
         return response
@@ -316,20 +475,23 @@ class HTTPClient:
         timeouts: Timeouts,
         max_redirects: int | None,
         h2: str | None = None,
+        options: _Options | None = None,
     ) -> HttpResponse:
         limit = self.max_redirects if max_redirects is None else max_redirects
         current = HttpHeaders(headers) if headers else HttpHeaders()
         seen = {(method, url.unparse())}
+        history: list[HttpResponse] = []
         hops = 0
         while response.status_code in _REDIRECTS:
             location = response.headers.get("location")
             if not location:
-                return response
+                break
             try:
                 target = url.join(location)
             except InvalidRequest:
-                return response  # not an http(s) target: hand the redirect to the caller
+                break  # not an http(s) target: hand the redirect to the caller
             await response.discard()
+            history.append(response)
             hops += 1
             if hops > limit:
                 raise MaxRedirects(f"more than {limit} redirects (the last to {location!r})")
@@ -347,8 +509,154 @@ class HTTPClient:
             if key in seen and status in (301, 307, 308):
                 raise MaxRedirects(f"redirect loop back to {target.unparse()!r}")
             seen.add(key)
+            if options is not None and "redirect" in self.event_hooks.trace:
+                Trace(self.event_hooks.trace, Request(method, target.unparse(), current))(
+                    "redirect", status_code=status, location=target.unparse()
+                )
             url = target
-            response = await self._send(url, method, current, body, verify, ssl, timeouts, h2)
+            response = await self._send(url, method, current, body, verify, ssl, timeouts, h2,
+                                        options)
+        if history:
+            response.history = history
+        return response
+
+    # -- the opt-in layers ----------------------------------------------------------------
+
+    def _auth_for(self, url: URL, headers: HttpHeaders, options: _Options) -> Auth | None:
+        """The credentials for one hop: the caller's on the origin they asked for, else
+        ``auths`` for the hop's host, else ``.netrc`` (with ``trust_env``)."""
+        if options.auth is not None and url.origin == options.origin:
+            return options.auth
+        if self.auths is not None:
+            found = self.auths.lookup(url.host, url.port)
+            if found is not None:
+                return found
+        if self.trust_env and url.userinfo is None and "authorization" not in headers:
+            from .auth import netrc_auth
+
+            return netrc_auth(url.host)
+        return None
+
+    async def _send_with_layers(
+        self,
+        url: URL,
+        method: str,
+        headers: Any,
+        body: Body,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts,
+        h2: str | None,
+        options: _Options,
+    ) -> HttpResponse:
+        """One hop: the auth flow (a challenge answered with a new attempt) around
+        ``_attempts``."""
+        request = Request(method, url.unparse(), _copy_headers(headers), body=body)
+        scheme = self._auth_for(url, request.headers, options)
+        if scheme is None:
+            return await self._attempts(request, verify, ssl, timeouts, h2, options)
+        flow = scheme.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = await self._attempts(request, verify, ssl, timeouts, h2, options)
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                return response
+            except BaseException:
+                await response.discard()
+                raise
+            await response.discard()
+            request.body = request.body.replay()
+
+    async def _attempts(
+        self,
+        request: Request,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts,
+        h2: str | None,
+        options: _Options,
+    ) -> HttpResponse:
+        """Request hooks, then tries under the retry policy, response hooks on each
+        response."""
+        hooks = self.event_hooks
+        policy = options.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            if hooks.request:
+                await call_hooks(hooks.request, request)
+            trace = Trace(hooks.trace, request) if hooks.trace else None
+            # A one-shot stream is never tried twice: it is gone once sent.
+            last = (
+                policy is None
+                or attempt >= policy.attempts
+                or (request.body.stream is not None and request.body.restart is None)
+            )
+            try:
+                response = await self._send_once(request, verify, ssl, timeouts, h2, options,
+                                                 trace)
+            except AiosonicError as exc:
+                if last or policy is None or not policy.should_retry_error(request.method, exc):
+                    raise
+                delay = policy.delay(attempt)
+                reason = repr(exc)
+            else:
+                if hooks.response:
+                    await call_hooks(hooks.response, response)
+                if (
+                    last
+                    or policy is None
+                    or not policy.should_retry_status(request.method, response.status_code)
+                ):
+                    return response
+                delay = policy.delay(attempt, response.headers.get("retry-after"))
+                reason = f"status {response.status_code}"
+                await response.discard()
+            if trace is not None:
+                trace("retry", attempt=attempt, delay=delay, reason=reason)
+            await asyncio.sleep(delay)
+            request.body = request.body.replay()
+
+    async def _send_once(
+        self,
+        request: Request,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts,
+        h2: str | None,
+        options: _Options,
+        trace: Trace | None,
+    ) -> HttpResponse:
+        url = request.parsed_url()
+        body = request.body
+        if options.upload_progress is not None:
+            body = watch_upload(body, options.upload_progress)
+        if self.transport is not None:
+            response = await self._send_to_transport(request, url, body)
+        else:
+            response = await self._send(url, request.method, request.headers, body, verify,
+                                        ssl, timeouts, h2, trace=trace)
+        if options.download_progress is not None:
+            response._watch_download(options.download_progress)
+        return response
+
+    async def _send_to_transport(self, request: Request, url: URL, body: Body) -> HttpResponse:
+        """Hand the request, with every header it would carry on the wire, to the
+        transport; the cookie jar still applies."""
+        assert self.transport is not None
+        jar = self.cookie_jar
+        pairs, _ = merge_headers(
+            request.method, url, request.headers, body,
+            cookie=jar.header_for(url) if jar is not None else None,
+        )
+        wire = Request(request.method, request.url, pairs, body=body)
+        wire.extensions = request.extensions
+        response = await self.transport.handle_request(wire)
+        response._url = url
+        if jar is not None:
+            jar.extract(url, response.raw_headers)
         return response
 
     # -- verbs: one-line forwards ---------------------------------------------------------
@@ -363,10 +671,11 @@ class HTTPClient:
         timeouts: Timeouts | None = None,
         follow: bool = False,
         http2: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> HttpResponse:
         """Do a GET request."""
         return await self.request(url, "GET", headers, params, None, None, _json.dumps, False,
-                                  verify, ssl, timeouts, follow, http2)
+                                  verify, ssl, timeouts, follow, http2, **options)
 
     async def post(
         self,
@@ -382,10 +691,11 @@ class HTTPClient:
         timeouts: Timeouts | None = None,
         follow: bool = False,
         http2: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> HttpResponse:
         """Do a POST request."""
         return await self.request(url, "POST", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2)
+                                  multipart, verify, ssl, timeouts, follow, http2, **options)
 
     async def put(
         self,
@@ -401,10 +711,11 @@ class HTTPClient:
         timeouts: Timeouts | None = None,
         follow: bool = False,
         http2: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> HttpResponse:
         """Do a PUT request."""
         return await self.request(url, "PUT", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2)
+                                  multipart, verify, ssl, timeouts, follow, http2, **options)
 
     async def patch(
         self,
@@ -420,10 +731,11 @@ class HTTPClient:
         timeouts: Timeouts | None = None,
         follow: bool = False,
         http2: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> HttpResponse:
         """Do a PATCH request."""
         return await self.request(url, "PATCH", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2)
+                                  multipart, verify, ssl, timeouts, follow, http2, **options)
 
     async def delete(
         self,
@@ -439,8 +751,9 @@ class HTTPClient:
         timeouts: Timeouts | None = None,
         follow: bool = False,
         http2: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> HttpResponse:
         """Do a DELETE request."""
         return await self.request(url, "DELETE", headers, params, data or None, json,
                                   json_serializer, multipart, verify, ssl, timeouts, follow,
-                                  http2)
+                                  http2, **options)

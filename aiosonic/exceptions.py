@@ -20,6 +20,7 @@ The tree (catch ``AiosonicError`` to catch them all)::
     ├── HttpParsingError               the server sent bytes that are not valid HTTP
     ├── DecompressionError             a Content-Encoding could not be decoded or is too large
     ├── MaxRedirects                   follow=True went past the redirect limit or in a loop
+    ├── HTTPStatusError                raise_for_status() on a 4xx/5xx (``response``)
     ├── InvalidRequest                 the request itself is malformed (also a ValueError)
     ├── MissingWriterException         a connection used before it was connected
     ├── MissingReaderException         a connection read before it was connected
@@ -34,6 +35,7 @@ This module must never import anything from the rest of the package.
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 __all__ = [
     "AiosonicError",
@@ -43,6 +45,7 @@ __all__ = [
     "ConnectionDisconnected",
     "ConnectionPoolAcquireTimeout",
     "DecompressionError",
+    "HTTPStatusError",
     "HttpParsingError",
     "InvalidRequest",
     "MaxRedirects",
@@ -122,6 +125,18 @@ class DecompressionError(AiosonicError):
 
 class MaxRedirects(AiosonicError):
     """Following redirects went past the limit, or looped."""
+
+
+class HTTPStatusError(AiosonicError):
+    """``response.raise_for_status()`` found a 4xx or 5xx status; ``response`` is it."""
+
+    def __init__(self, message: str, response: Any) -> None:
+        super().__init__(message)
+        self.response = response
+
+    @property
+    def status_code(self) -> int:
+        return int(self.response.status_code)
 
 
 class InvalidRequest(AiosonicError, ValueError):

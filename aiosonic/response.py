@@ -11,16 +11,21 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json as _json
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._decode import BodyDecoder, make_decoder
 from ._headers import HttpHeaders
 from ._http11 import split_header_block
-from .exceptions import AiosonicError, ConnectionDisconnected
+from .exceptions import AiosonicError, ConnectionDisconnected, HTTPStatusError
 from .limits import DEFAULT_LIMITS
+
+if TYPE_CHECKING:
+    from ._url import URL
 
 __all__ = ["BodySource", "HttpResponse", "ResponseConsumed"]
 
@@ -43,6 +48,23 @@ class ResponseConsumed(AiosonicError):
     """The body was already streamed with ``read_chunks()`` and is gone."""
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _split_lines(text: str, final: bool) -> tuple[list[str], str]:
+    """Complete lines of ``text`` and the unfinished rest. A CR at the very end stays in
+    the rest (unless ``final``): the LF of its CRLF may be in the next piece."""
+    lines: list[str] = []
+    start = 0
+    size = len(text)
+    for match in _LINE_END.finditer(text):
+        if not final and match.end() == size and match.group() == "\r":
+            break
+        lines.append(text[start : match.start()])
+        start = match.end()
+    return lines, text[start:]
+
+
 def _decode_header(value: bytes) -> str:
     try:
         return value.decode("utf-8")
@@ -53,9 +75,11 @@ def _decode_header(value: bytes) -> str:
 class HttpResponse:
     """An HTTP response: status and headers now, the body when you ask for it.
 
-    Properties: ``status_code``, ``ok``, ``reason``, ``http_version``, ``headers``
-    (``HttpHeaders``), ``raw_headers`` (``[(name, value)]`` bytes in wire order),
-    ``cookies`` (``SimpleCookie`` or None), ``chunked``.
+    Properties: ``status_code``, ``ok``, ``reason``, ``http_version`` ("1.1" or "2"),
+    ``headers`` (``HttpHeaders``), ``raw_headers`` (``[(name, value)]`` bytes in wire
+    order), ``cookies`` (``SimpleCookie`` or None), ``chunked``, ``url`` (the URL it
+    answers), ``elapsed`` (from sending the request to its head arriving), ``history``
+    (the redirect responses that led here, oldest first).
     """
 
     __slots__ = (
@@ -69,11 +93,17 @@ class HttpResponse:
         "_content_encoding",
         "_cookies",
         "_error",
+        "_head_at",
         "_header_block",
         "_headers",
+        "_history",
         "_limits",
+        "_progress",
         "_protocol",
         "_raw_headers",
+        "_received",
+        "_sent_at",
+        "_url",
         "_waiter",
         "chunked",
         "http_version",
@@ -113,6 +143,11 @@ class HttpResponse:
         self._protocol: BodySource | None = None
         self._body: bytes | None = None
         self._limits = DEFAULT_LIMITS
+        self._url: URL | None = None
+        self._history: list[HttpResponse] | None = None
+        self._sent_at = self._head_at = 0.0
+        self._progress: Callable[[int, int | None], object] | None = None
+        self._received = 0
 
     # -- head -----------------------------------------------------------------------------
 
@@ -160,6 +195,37 @@ class HttpResponse:
             self._cookies = jar
         return self._cookies
 
+    @property
+    def url(self) -> str | None:
+        """The URL this response answers (after any redirects); None if unknown."""
+        return None if self._url is None else self._url.unparse()
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Time from sending the request until its response head arrived."""
+        return timedelta(seconds=max(self._head_at - self._sent_at, 0.0))
+
+    @property
+    def history(self) -> list[HttpResponse]:
+        """The redirect responses that led to this one, oldest first (bodies discarded)."""
+        if self._history is None:
+            self._history = []
+        return self._history
+
+    @history.setter
+    def history(self, value: list[HttpResponse]) -> None:
+        self._history = value
+
+    def raise_for_status(self) -> HttpResponse:
+        """Raise ``HTTPStatusError`` for a 4xx or 5xx status; return the response otherwise
+        (so that calls chain)."""
+        status = self.status_code
+        if 400 <= status < 600:
+            kind = "client error" if status < 500 else "server error"
+            where = f" for {self.url}" if self._url is not None else ""
+            raise HTTPStatusError(f"{status} {self.reason} ({kind}){where}", self)
+        return self
+
     def __repr__(self) -> str:
         return f"<HttpResponse {self.status_code} {self.reason!r}>"
 
@@ -168,6 +234,9 @@ class HttpResponse:
     def _feed(self, data: bytes) -> None:
         self._chunks.append(data)
         self._buffered += len(data)
+        if self._progress is not None:
+            self._received += len(data)
+            self._progress(self._received, self._expected_size())
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -175,6 +244,18 @@ class HttpResponse:
                 waiter.set_result(None)
         if self._bounded and self._buffered > HIGH_WATER and self._protocol is not None:
             self._protocol.pause_body()
+
+    def _watch_download(self, callback: Callable[[int, int | None], object]) -> None:
+        """Report ``callback(bytes_received, total_or_None)`` as body bytes arrive, starting
+        with those that came with the head."""
+        self._progress = callback
+        self._received = self._buffered
+        if self._received or self._complete:
+            callback(self._received, self._expected_size())
+
+    def _expected_size(self) -> int | None:
+        value = self.headers.get("content-length")
+        return int(value) if value is not None and value.isdigit() else None
 
     def _finish(self) -> None:
         self._complete = True
@@ -303,6 +384,34 @@ class HttpResponse:
         if protocol is not None and not self._complete:
             self._protocol = None
             protocol.abort(ConnectionDisconnected(why))
+
+    def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The body piece by piece, decoded (the same as ``read_chunks()``)."""
+        return self.read_chunks()
+
+    async def iter_lines(self, encoding: str | None = None) -> AsyncIterator[str]:
+        """The body as text lines (without their line ending), decoded incrementally;
+        ``\\n``, ``\\r\\n`` and ``\\r`` end a line. ``encoding``: else the Content-Type
+        charset, else UTF-8."""
+        decoder = codecs.getincrementaldecoder(encoding or self._charset() or "utf-8")(
+            errors="replace"
+        )
+        pending = ""
+        async for chunk in self.read_chunks():
+            lines, pending = _split_lines(pending + decoder.decode(chunk), final=False)
+            for line in lines:
+                yield line
+        lines, pending = _split_lines(pending + decoder.decode(b"", final=True), final=True)
+        for line in lines:
+            yield line
+        if pending:
+            yield pending
+
+    async def aclose(self) -> None:
+        """Done with this response: an unread or half-read body closes its connection
+        (never reused); a complete one leaves the connection in the pool."""
+        if not self._complete:
+            await self.discard()
 
     async def read_chunks(self) -> AsyncIterator[bytes]:
         """Stream the body piece by piece as it arrives, decoded, without buffering it all.

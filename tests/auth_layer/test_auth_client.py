@@ -208,11 +208,6 @@ async def test_an_unanswerable_challenge_raises_and_the_client_goes_on(
     assert (await after.json())["path"] == "/open/after"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the auth flow wraps the redirects, so the digest answers the first hop's uri; "
-    "running the flow per hop fixes it (remove this marker then)",
-)
 async def test_digest_after_a_same_origin_redirect(
     digest_server: StartServer, new_client: Callable[..., HTTPClient]
 ) -> None:

@@ -42,13 +42,14 @@ def test_client_signatures() -> None:
         "multipart", "verify", "ssl", "timeouts", "follow", "http2",
     ]
     assert request["method"] == "GET" and request["json_serializer"] is json.dumps
+    # The reference's parameters in its order; our keyword-only options come after.
     assert list(params(aiosonic.HTTPClient.get)) == [
-        "url", "headers", "params", "verify", "ssl", "timeouts", "follow", "http2"
+        "url", "headers", "params", "verify", "ssl", "timeouts", "follow", "http2", "options"
     ]
     for verb in ("post", "put", "patch", "delete"):
         assert list(params(getattr(aiosonic.HTTPClient, verb))) == [
             "url", "data", "headers", "json", "params", "json_serializer", "multipart",
-            "verify", "ssl", "timeouts", "follow", "http2",
+            "verify", "ssl", "timeouts", "follow", "http2", "options",
         ]
         assert inspect.iscoroutinefunction(getattr(aiosonic.HTTPClient, verb))
     assert params(aiosonic.HTTPClient.delete)["data"] == b""

@@ -26,6 +26,7 @@ from ._connection import HTTP11Protocol
 
 if TYPE_CHECKING:
     from ._http2 import HTTP2Protocol
+    from ._socks import Resolve, SocksProxy
     from .connectors import TCPConnector
     from .pools import BasePool
 
@@ -93,9 +94,12 @@ class Connection:
         family: int = 0,
         http2: str | None = None,
         uds: str | None = None,
+        socks: SocksProxy | None = None,
+        resolve: Resolve | None = None,
     ) -> None:
         """Open a new transport to ``host:port`` (an address), or to the Unix domain socket
-        ``uds``, replacing any previous one.
+        ``uds``, or through the SOCKS proxy ``socks`` (``host`` is then the origin's name,
+        resolved with ``resolve`` unless the proxy resolves it), replacing any previous one.
 
         ``http2``: None for HTTP/1.1 only, "alpn" to speak whichever of h2 and http/1.1 the
         TLS handshake selects, "prior" for cleartext h2 with prior knowledge.
@@ -107,7 +111,14 @@ class Connection:
             factory = lambda: HTTP11Protocol(loop, self, self.connector.limits)  # noqa: E731
         else:
             factory = lambda: _Select(loop, self, prior_knowledge=http2 == "prior")  # noqa: E731
-        if uds is not None:
+        if socks is not None:
+            from ._socks import create_socks_connection  # only SOCKS users load it
+
+            _, protocol = await create_socks_connection(
+                loop, factory, socks, host, port, ssl=ssl_context,
+                server_hostname=server_hostname, resolve=resolve,
+            )
+        elif uds is not None:
             _, protocol = await loop.create_unix_connection(
                 factory, uds, ssl=ssl_context, server_hostname=server_hostname
             )

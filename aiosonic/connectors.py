@@ -77,6 +77,7 @@ class Route:
         "port",
         "proxy_authorization",
         "server_hostname",
+        "socks",
         "ssl_context",
         "tunnel",
     )
@@ -100,9 +101,12 @@ class Route:
         self.tunnel: str | None = None
         self.absolute_form = False
         self.proxy_authorization: str | None = None
-        if proxy is None:
+        self.socks = proxy.socks if proxy is not None else None
+        if proxy is None or self.socks is not None:
+            # Direct, or through a SOCKS tunnel that is then spoken to as the origin.
             self.host, self.port = url.host, url.port
-            self.key: Hashable = (url.scheme, url.host, url.port, ssl_context, http2)
+            self.key: Hashable = (url.scheme, url.host, url.port, ssl_context, http2,
+                                  self.socks)
             return
         self.host, self.port = proxy.url.host, proxy.url.port
         self.proxy_authorization = proxy.authorization
@@ -463,6 +467,20 @@ class TCPConnector:
         with Deadline(loop, when, expired):
             if self.uds is not None:
                 await self._open_uds(conn, route, direct_tls, trace)
+                return
+            if route.socks is not None:
+                await conn.connect(
+                    route.key,
+                    route.host,
+                    route.port,
+                    ssl_context=route.ssl_context,
+                    server_hostname=route.server_hostname,
+                    http2=route.http2,
+                    socks=route.socks,
+                    resolve=self._resolve,
+                )
+                if trace is not None:
+                    _trace_created(trace, conn, route)
                 return
             addresses = await self._resolve(route.host, route.port)
             if trace is not None:

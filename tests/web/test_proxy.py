@@ -336,11 +336,12 @@ async def test_keep_alive_proxy_connections_are_per_origin_in_absolute_form(raw_
 # --------------------------------------------------------------------------- the value object
 
 
-def test_proxy_rejects_non_http_schemes():
+def test_proxy_rejects_unsupported_schemes():
     with pytest.raises(InvalidRequest):
         aiosonic.Proxy("https://127.0.0.1:3128")
     with pytest.raises(ValueError):
-        aiosonic.Proxy("socks5://127.0.0.1:1080")
+        aiosonic.Proxy("socks6://127.0.0.1:1080")
+    assert aiosonic.Proxy("socks5://127.0.0.1:1080").socks is not None
 
 
 def test_proxy_repr_hides_the_password():

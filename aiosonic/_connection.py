@@ -38,6 +38,9 @@ __all__ = ["ExchangeOwner", "HTTP11Protocol"]
 _INF = float("inf")
 # Bodies up to this size are joined to the head and sent in one write.
 _JOIN_LIMIT = 16 * 1024
+# A Content-Length body longer than this is read into one reused buffer (see _BodyReader).
+_BUFFERED_ABOVE = 1024 * 1024
+_READ_BUFFER = 256 * 1024
 
 
 class ExchangeOwner(Protocol):
@@ -74,6 +77,7 @@ class HTTP11Protocol(LosableProtocol):
         self.failure: BaseException | None = None
         self._report = True
         self._trace: Trace | None = None
+        self._reader: _BodyReader | None = None
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
@@ -153,6 +157,15 @@ class HTTP11Protocol(LosableProtocol):
             head.framing is Framing.CHUNKED,
             head.header_block,
         )
+        if (
+            head.framing is Framing.LENGTH
+            and head.content_length is not None
+            and head.content_length > _BUFFERED_ABOVE
+            and self.transport is not None
+        ):
+            if self._reader is None:
+                self._reader = _BodyReader(self)
+            self.transport.set_protocol(self._reader)
         response._protocol = self
         response._limits = self.limits
         response._sent_at = self._sent_at
@@ -177,6 +190,8 @@ class HTTP11Protocol(LosableProtocol):
         response = ref() if ref is not None else None
         if response is not None:
             response._finish()
+        if self._reader is not None and self.transport is not None:
+            self.transport.set_protocol(self)
         self._end_exchange(keep_alive and not self.closed)
 
     # -- exchanges ------------------------------------------------------------------------
@@ -383,3 +398,35 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
         else:
             self._arm(now)
+
+
+class _BodyReader(asyncio.BufferedProtocol):
+    """Stands in for the connection's protocol while a long Content-Length body streams.
+
+    With ``data_received`` the loop allocates a fresh 256 KiB buffer for every read and
+    shrinks it to what arrived; here the socket is read into one reused buffer and exactly
+    what arrived is copied out, once, into the bytes handed to the reader. Everything else
+    is passed through to the connection.
+    """
+
+    def __init__(self, connection: HTTP11Protocol) -> None:
+        self.connection = connection
+        self.view = memoryview(bytearray(_READ_BUFFER))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.connection.data_received(self.view[:nbytes].tobytes())
+
+    def eof_received(self) -> bool | None:
+        return self.connection.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connection.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.connection.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.connection.resume_writing()

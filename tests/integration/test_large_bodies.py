@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 
+import pytest
 from servers import first_mismatch, loads, payload
 
 MB = 1024 * 1024
@@ -65,6 +66,44 @@ async def test_connection_reused_after_streamed_body(server, client):
     first = loads(await (await client.get(server.url("/echo"))).content())["port"]
     second = loads(await (await client.get(server.url("/echo"))).content())["port"]
     assert first == second
+
+
+async def test_long_bodies_are_read_into_a_reused_buffer_then_the_protocol_returns(
+    server, make_client
+):
+    """Bodies over 1 MiB with a Content-Length go through _BodyReader (a BufferedProtocol);
+    once the body ends the connection's own protocol reads again, and the connection is
+    reused for ordinary responses."""
+    from aiosonic._connection import HTTP11Protocol, _BodyReader
+
+    client, connector = make_client(pool_size=1)
+    resp = await client.get(server.url(f"/bytes/{3 * MB}"))
+    protocol = connector.pool.conns[0].protocol
+    assert isinstance(protocol.transport.get_protocol(), _BodyReader)
+    body = b"".join([chunk async for chunk in resp.read_chunks()])
+    assert not first_mismatch(body, payload(3 * MB))
+    assert protocol.transport.get_protocol() is protocol
+    assert isinstance(protocol, HTTP11Protocol)
+    ports = set()
+    for _ in range(2):
+        ports.add(loads(await (await client.get(server.url("/echo"))).content())["port"])
+    assert len(ports) == 1 and connector.pool.conns[0].protocol is protocol
+
+
+async def test_long_body_cut_short_through_the_reused_buffer(raw_server, client):
+    from aiosonic.exceptions import ConnectionDisconnected
+
+    async def handler(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (4 * MB))
+        writer.write(payload(2 * MB))
+        await writer.drain()
+        writer.close()
+
+    srv = await raw_server(handler=handler)
+    resp = await client.get(srv.url("/"))
+    with pytest.raises(ConnectionDisconnected, match="truncated"):
+        await resp.content()
 
 
 async def test_read_chunks_yields_before_the_body_is_complete(raw_server, client):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from aiosonic import HttpHeaders
+from aiosonic._decode import ACCEPT_ENCODING
 from aiosonic._http11 import encode_chunk, encode_request_head
 from aiosonic._request import USER_AGENT, Body, build_head, encode_body
 from aiosonic._url import parse_url
@@ -26,7 +27,7 @@ def test_default_head() -> None:
         "Host: example.com",
         f"User-Agent: {USER_AGENT}",
         "Accept: */*",
-        "Accept-Encoding: gzip, deflate",
+        f"Accept-Encoding: {ACCEPT_ENCODING}",
     ]
 
 

@@ -118,7 +118,7 @@ def test_decoders() -> None:
 
 def test_decoder_errors() -> None:
     with pytest.raises(DecompressionError, match="unsupported"):
-        make_decoder(b"br")
+        make_decoder(b"compress")
     with pytest.raises(DecompressionError, match="stacks 3"):
         make_decoder(b"gzip, gzip, gzip")
     with pytest.raises(DecompressionError, match="invalid gzip"):

@@ -19,6 +19,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict aiosonic
+	$(PY) -m pyright
 
 pytest: $(STAMP)
 	$(PY) -m pytest

@@ -7,7 +7,7 @@ request builder's job) and never touches bytes from the wire (responses decode l
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 __all__ = ["HeadersLike", "HttpHeaders"]
 
@@ -39,7 +39,7 @@ class HttpHeaders(MutableMapping[str, str]):
         if isinstance(data, HttpHeaders):
             pairs: Iterable[tuple[str, str]] = data.multi_items()
         elif isinstance(data, Mapping):
-            pairs = data.items()
+            pairs = cast(Mapping[str, str], data).items()
         else:
             pairs = data
         for name, value in pairs:

@@ -219,15 +219,13 @@ def watch_upload(body: Body, callback: Callable[[int, int | None], object]) -> B
         return Body(stream=again(), headers=body.headers, length=size, restart=again)
     total = body.length
     source = body.restart
-    restart: Callable[[], Stream] | None = None
-    if source is not None:
-        make = source
 
-        def restart() -> Stream:
-            return _counted(make(), callback, total)
+    def restart() -> Stream:
+        assert source is not None
+        return _counted(source(), callback, total)
 
     return Body(stream=_counted(body.stream, callback, total), headers=body.headers,
-                length=total, restart=restart)
+                length=total, restart=restart if source is not None else None)
 
 
 def _pieces(payload: bytes) -> Iterable[bytes]:

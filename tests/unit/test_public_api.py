@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +108,87 @@ def test_resolvers_multipart_proxy_exceptions() -> None:
 def test_response_methods(name: str) -> None:
     method = getattr(aiosonic.HttpResponse, name)
     assert inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+
+
+# -- every entry of the reference text, checked mechanically --------------------------------
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "spec" / "reference.txt"
+_ENTRY = re.compile(r"^- (?:class |async |property )?([\w.]+)(\(.*\))?")
+
+
+def _top_level_names(signature: str) -> list[str]:
+    """Parameter names of a reference signature ``(a: int = 1, b=<function x>)``."""
+    names, depth, current = [], 0, ""
+    for char in signature[1 : signature.rindex(")")]:
+        if char in "[(<":
+            depth += 1
+        elif char in "])>":
+            depth -= 1
+        if char == "," and depth == 0:
+            names.append(current)
+            current = ""
+        else:
+            current += char
+    names.append(current)
+    cleaned = [re.split(r"[:=]", name)[0].strip() for name in names]
+    return [name for name in cleaned if name and name != "self" and not name.startswith("*")]
+
+
+def _reference_entries() -> list[tuple[str, str | None]]:
+    """(qualified name, signature) for every documented name; members get their class."""
+    if not REFERENCE.exists():
+        pytest.skip("the reference text is not next to this checkout")
+    entries: list[tuple[str, str | None]] = []
+    owner = ""
+    for line in REFERENCE.read_text(encoding="utf-8").splitlines():
+        match = _ENTRY.match(line)
+        if match is None or match.group(1).endswith(":"):
+            continue
+        name, signature = match.group(1), match.group(2)
+        if name.startswith("aiosonic."):
+            if line.startswith("- class "):
+                owner = name
+            entries.append((name, signature))
+        elif owner and name.isidentifier() and (signature or line.startswith("- property ")):
+            entries.append((f"{owner}.{name}", signature))
+    return entries
+
+
+def _resolve(qualified: str) -> object:
+    parts = qualified.split(".")
+    obj: object = importlib.import_module(parts[0])
+    for index, part in enumerate(parts[1:], start=1):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            obj = importlib.import_module(".".join(parts[: index + 1]))
+    return obj
+
+
+def test_every_reference_name_exists_with_its_parameters_in_order() -> None:
+    entries = _reference_entries()
+    assert len(entries) > 40  # the parser found the reference's entries
+    for qualified, signature in entries:
+        obj = _resolve(qualified)
+        if signature is None or not callable(obj):
+            continue
+        wanted = _top_level_names(signature)
+        ours = [
+            name
+            for name, p in inspect.signature(obj).parameters.items()  # type: ignore[arg-type]
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        if qualified == "aiosonic.resolver.AsyncResolver":
+            continue  # (*args, **kwargs) in the reference: anything is accepted
+        assert [name.lstrip("_") for name in ours[: len(wanted)]] == [
+            name.lstrip("_") for name in wanted
+        ], qualified
+
+
+def test_all_names_resolve_and_none_is_private() -> None:
+    for name in aiosonic.__all__:
+        assert not name.startswith("_") or name == "__version__", name
+        assert getattr(aiosonic, name) is not None, name
+    namespace: dict[str, object] = {}
+    exec("from aiosonic import *", namespace)
+    assert set(aiosonic.__all__) <= set(namespace)

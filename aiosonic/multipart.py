@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
-import secrets
 from collections.abc import AsyncIterator
 from typing import IO, Any
 
@@ -89,6 +88,8 @@ class MultipartForm:
     ``client.post(url, data=form)``."""
 
     def __init__(self) -> None:
+        import secrets  # 3 ms of imports (hmac, hashlib, random): only for forms
+
         self.boundary = "aiosonic-" + secrets.token_hex(16)
         self._parts: list[_Part] = []
 

@@ -14,8 +14,6 @@ import json as _json
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._decode import BodyDecoder, make_decoder
@@ -25,6 +23,9 @@ from .exceptions import AiosonicError, ConnectionDisconnected, HTTPStatusError
 from .limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+    from http.cookies import SimpleCookie
+
     from ._url import URL
 
 __all__ = ["BodySource", "HttpResponse", "ResponseConsumed"]
@@ -183,6 +184,8 @@ class HttpResponse:
     def cookies(self) -> SimpleCookie | None:
         """The cookies this response sets, or None if it sets none."""
         if self._cookies is None:
+            from http.cookies import CookieError, SimpleCookie  # kept off import time
+
             jar = SimpleCookie()
             for name, value in self.raw_headers:
                 if len(name) == 10 and name.lower() == b"set-cookie":
@@ -203,6 +206,8 @@ class HttpResponse:
     @property
     def elapsed(self) -> timedelta:
         """Time from sending the request until its response head arrived."""
+        from datetime import timedelta  # kept off import time
+
         return timedelta(seconds=max(self._head_at - self._sent_at, 0.0))
 
     @property

@@ -16,9 +16,7 @@ A request whose body is a one-shot stream is never retried (it cannot be sent ag
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
-from datetime import datetime, timezone
 
 from ._values import ValueObject
 from .exceptions import (
@@ -94,12 +92,15 @@ class RetryPolicy(ValueObject):
             wanted = parse_retry_after(retry_after)
             if wanted is not None:
                 return min(wanted, self.max_backoff)
+        import random  # imports kept off ``import aiosonic``
+
         ceiling = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
         return random.uniform(0, ceiling)
 
 
 def parse_retry_after(value: str) -> float | None:
     """Seconds from a ``Retry-After`` value (delay-seconds or an HTTP date); None if bad."""
+    from datetime import datetime, timezone
     from email.utils import parsedate_to_datetime  # rarely needed: kept off import time
 
     value = value.strip()

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .base_client import BaseClient
     from .hooks import TraceEvent
     from .sse_client import SSEClient
+    from .testing import ASGITransport, MockTransport
     from .web_socket_client import Message, MessageType, WebSocketClient, WebSocketConnection
 
 # name -> the module that defines it, imported on first use.
@@ -44,6 +45,8 @@ _LAZY = {
     "DigestAuth": ".auth",
     "BaseClient": ".base_client",
     "TraceEvent": ".hooks",
+    "ASGITransport": ".testing",
+    "MockTransport": ".testing",
     "SSEClient": ".sse_client",
     "Message": ".web_socket_client",
     "MessageType": ".web_socket_client",
@@ -66,6 +69,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ASGITransport",
     "AiosonicError",
     "AsyncResolver",
     "Auth",
@@ -82,6 +86,7 @@ __all__ = [
     "Limits",
     "Message",
     "MessageType",
+    "MockTransport",
     "MultipartFile",
     "MultipartForm",
     "PoolConfig",

@@ -33,7 +33,7 @@ from ._request import Body, build_head, encode_body, merge_headers, watch_upload
 from ._tls import client_context, offer_h2, offers_h2
 from ._url import URL, parse_url
 from .connectors import Route, TCPConnector
-from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
+from .exceptions import AiosonicError, InvalidRequest, MaxRedirects, RequestTimeout
 from .hooks import EventHooks, Hook, Trace, call_hooks
 from .multipart import MultipartForm
 from .proxy import Proxy
@@ -634,7 +634,7 @@ class HTTPClient:
         if options.upload_progress is not None:
             body = watch_upload(body, options.upload_progress)
         if self.transport is not None:
-            response = await self._send_to_transport(request, url, body)
+            response = await self._send_to_transport(request, url, body, timeouts)
         else:
             response = await self._send(url, request.method, request.headers, body, verify,
                                         ssl, timeouts, h2, trace=trace)
@@ -642,18 +642,30 @@ class HTTPClient:
             response._watch_download(options.download_progress)
         return response
 
-    async def _send_to_transport(self, request: Request, url: URL, body: Body) -> HttpResponse:
+    async def _send_to_transport(
+        self, request: Request, url: URL, body: Body, timeouts: Timeouts
+    ) -> HttpResponse:
         """Hand the request, with every header it would carry on the wire, to the
-        transport; the cookie jar still applies."""
+        transport; the cookie jar, head validation and ``request_timeout`` still apply."""
         assert self.transport is not None
         jar = self.cookie_jar
         pairs, _ = merge_headers(
             request.method, url, request.headers, body,
             cookie=jar.header_for(url) if jar is not None else None,
         )
+        # What the network path would refuse (header injection, a bad method) is refused
+        # here too, so that tests through a transport do not pass what production fails.
+        encode_request_head(request.method, url.target, pairs)
         wire = Request(request.method, request.url, pairs, body=body)
         wire.extensions = request.extensions
-        response = await self.transport.handle_request(wire)
+        try:
+            response = await asyncio.wait_for(
+                self.transport.handle_request(wire), timeouts.request_timeout
+            )
+        except asyncio.TimeoutError as exc:
+            if isinstance(exc, AiosonicError):
+                raise  # the transport's own timeout error (ours are TimeoutErrors too)
+            raise RequestTimeout("request_timeout elapsed waiting for the transport") from None
         response._url = url
         if jar is not None:
             jar.extract(url, response.raw_headers)

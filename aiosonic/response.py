@@ -331,6 +331,8 @@ class HttpResponse:
         body = self._body
         if body is not None:
             return body
+        if self._consumed:
+            raise ResponseConsumed("the body was already read with read_chunks()")
         if self._complete and self._content_encoding is None:
             # Fast path: everything arrived with the head; no event-loop round trip.
             chunks = self._chunks

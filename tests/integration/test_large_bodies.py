@@ -51,6 +51,11 @@ async def test_read_chunks_of_a_small_body(server, client):
     chunks = [chunk async for chunk in resp.read_chunks()]
     assert b"".join(chunks) == payload(10)
     assert all(chunks), "read_chunks() must not yield empty chunks"
+    # Streamed away: asking for the whole body now is an error, not a silent b"".
+    from aiosonic.response import ResponseConsumed
+
+    with pytest.raises(ResponseConsumed):
+        await resp.content()
 
 
 async def test_read_chunks_of_an_empty_body(server, client):

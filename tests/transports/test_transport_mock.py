@@ -3,6 +3,7 @@ progress) run unchanged over a handler instead of the network."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -11,9 +12,15 @@ from typing import Any
 
 import pytest
 
-from aiosonic import HTTPClient, HttpResponse, Request, RetryPolicy
+from aiosonic import HTTPClient, HttpResponse, Request, RetryPolicy, Timeouts
 from aiosonic.auth import DigestAuth
-from aiosonic.exceptions import ConnectError, HTTPStatusError, ReadTimeout
+from aiosonic.exceptions import (
+    ConnectError,
+    HTTPStatusError,
+    InvalidRequest,
+    ReadTimeout,
+    RequestTimeout,
+)
 from aiosonic.testing import MockTransport, Response
 
 
@@ -346,3 +353,31 @@ async def test_handler_exception_propagates_unchanged() -> None:
     async with client_for(handler, retry=RetryPolicy(backoff=0)) as client:
         with pytest.raises(KeyError, match="bug in the test"):
             await client.get("http://x.example/")
+
+
+async def test_transport_refuses_what_the_network_would() -> None:
+    calls = 0
+
+    def handler(request: Request) -> HttpResponse:
+        nonlocal calls
+        calls += 1
+        return Response(200)
+
+    async with client_for(handler) as client:
+        with pytest.raises(InvalidRequest):
+            await client.get("http://svc.example/", headers={"X": "a\r\nInjected: 1"})
+        with pytest.raises(InvalidRequest):
+            await client.request("http://svc.example/", "GE T", headers={"A": "b"})
+    assert calls == 0
+
+
+async def test_request_timeout_applies_to_the_transport() -> None:
+    async def handler(request: Request) -> HttpResponse:
+        await asyncio.sleep(5)
+        return Response(200)
+
+    async with client_for(handler) as client:
+        with pytest.raises(RequestTimeout, match="transport"):
+            await client.get(
+                "http://svc.example/", timeouts=Timeouts(request_timeout=0.05)
+            )

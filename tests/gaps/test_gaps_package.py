@@ -1,0 +1,97 @@
+"""The package surface: lazy names, ``dir()``, ``python -m aiosonic``, value objects, and the
+translation of socket errors into aiosonic's own exceptions."""
+
+from __future__ import annotations
+
+import runpy
+import ssl
+import sys
+
+import pytest
+from servers import AppServer
+
+import aiosonic
+from aiosonic.exceptions import (
+    AiosonicError,
+    ConnectError,
+    ConnectTimeout,
+    HTTPStatusError,
+    TLSError,
+    map_oserror,
+)
+
+
+def test_unknown_attribute_is_an_attribute_error_naming_it() -> None:
+    with pytest.raises(AttributeError, match="module 'aiosonic' has no attribute 'NoSuchThing'"):
+        aiosonic.NoSuchThing  # noqa: B018
+    assert not hasattr(aiosonic, "_private_guess")
+
+
+def test_lazy_names_load_on_first_use_and_dir_lists_the_public_surface() -> None:
+    from aiosonic.web_socket_client import WebSocketClient
+
+    assert aiosonic.WebSocketClient is WebSocketClient
+    listing = dir(aiosonic)
+    assert listing == sorted(aiosonic.__all__)
+    assert "SSEClient" in listing and "HTTPClient" in listing
+
+
+def test_python_dash_m_aiosonic_prints_the_version(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["aiosonic", "--version"])
+    monkeypatch.delitem(sys.modules, "aiosonic.__main__", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("aiosonic", run_name="__main__", alter_sys=True)
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"aiosonic {aiosonic.__version__}"
+
+
+def test_value_objects_of_different_kinds_are_never_equal() -> None:
+    timeouts = aiosonic.Timeouts(sock_read=5)
+    assert timeouts == aiosonic.Timeouts(sock_read=5)
+    assert timeouts != aiosonic.Limits()
+    assert timeouts != (None, 5, None, None)  # not equal to its own fields either
+    assert {timeouts, aiosonic.Timeouts(sock_read=5)} == {timeouts}
+
+
+def test_a_socket_timeout_while_connecting_becomes_connect_timeout() -> None:
+    error = map_oserror(TimeoutError("timed out"), "cannot connect to h:1")
+    assert type(error) is ConnectTimeout
+    assert str(error) == "cannot connect to h:1: timed out"
+    assert isinstance(error, TimeoutError)
+
+
+def test_a_tls_error_without_a_verify_message_gives_its_reason() -> None:
+    raw = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    raw.reason = "WRONG_VERSION_NUMBER"
+    error = map_oserror(raw, "cannot connect to h:443")
+    assert type(error) is TLSError
+    assert str(error) == "cannot connect to h:443: TLS handshake failed: WRONG_VERSION_NUMBER"
+
+
+def test_an_oserror_without_strerror_keeps_its_text() -> None:
+    error = map_oserror(OSError("no route, said the kernel"), "cannot connect to h:1")
+    assert type(error) is ConnectError
+    assert str(error) == "cannot connect to h:1: no route, said the kernel"
+    assert isinstance(error, AiosonicError)
+
+
+@pytest.mark.parametrize(("code", "kind"), [(404, "client error"), (503, "server error")])
+async def test_raise_for_status_carries_the_response_and_its_status(
+    server: AppServer, code: int, kind: str
+) -> None:
+    async with aiosonic.HTTPClient() as client:
+        response = await client.get(server.url(f"/status/{code}"))
+        with pytest.raises(HTTPStatusError) as raised:
+            response.raise_for_status()
+    assert raised.value.status_code == code
+    assert raised.value.response is response
+    assert kind in str(raised.value)
+    assert server.url(f"/status/{code}") in str(raised.value)
+
+
+async def test_raise_for_status_returns_the_response_below_400(server: AppServer) -> None:
+    async with aiosonic.HTTPClient() as client:
+        response = await client.get(server.url("/status/204"))
+        assert response.raise_for_status() is response

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench bench-quick soak fuzz clean
+.PHONY: test lint typecheck pytest bench bench-quick soak fuzz docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ fuzz: $(STAMP)
 	mkdir -p fuzz/corpus
 	$(PY) fuzz/fuzz_parser.py -max_total_time=$${FUZZ_SECONDS:-600} -max_len=4096 \
 		-dict=fuzz/http.dict fuzz/corpus $(FUZZ_ARGS)
+
+# The documentation site (MkDocs + mkdocstrings) into site/; any warning fails the build.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) bench/.venvs .mypy_cache .pytest_cache .ruff_cache

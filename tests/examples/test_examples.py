@@ -16,6 +16,7 @@ import importlib.util
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp import web
 from auth_layer.digest_server import DigestServer
+from proxy_socks import pproxy_server
 
 import aiosonic
 
@@ -62,9 +65,13 @@ class Servers:
         self.demo = ""
         self.digest = ""
         self.h2 = ""
+        self.h2_tls = ""
+        self._folder = tempfile.TemporaryDirectory(prefix="aiosonic-examples-")
+        self.ca_file = str(Path(self._folder.name) / "ca.pem")
         self._runner: web.AppRunner | None = None
         self._digest: Any = None
         self._h2: Any = None
+        self._h2_tls: Any = None
 
     def __enter__(self) -> Servers:
         self.thread.start()
@@ -82,6 +89,7 @@ class Servers:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(30)
             self.loop.close()
+            self._folder.cleanup()
 
     async def _start(self) -> None:
         self._runner = web.AppRunner(
@@ -96,10 +104,25 @@ class Servers:
         self.digest = self._digest.url("/protected")
         self._h2 = await HyperServer().start()  # cleartext: HTTP/1.1 and h2c
         self.h2 = self._h2.url("/echo")
+        certfile, keyfile = self._certificate()
+        self._h2_tls = await HyperServer(certfile=certfile, keyfile=keyfile).start()
+        self.h2_tls = self._h2_tls.url("/echo")
+
+    def _certificate(self) -> tuple[str, str]:
+        """A throwaway CA (written to ``ca_file``) and a certificate for 127.0.0.1."""
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(self.ca_file)
+        leaf = ca.issue_cert(HOST)
+        certfile = str(Path(self._folder.name) / "cert.pem")
+        keyfile = str(Path(self._folder.name) / "key.pem")
+        leaf.cert_chain_pems[0].write_to_path(certfile)
+        leaf.private_key_pem.write_to_path(keyfile)
+        return certfile, keyfile
 
     async def _stop(self) -> None:
-        if self._h2 is not None:
-            await self._h2.close()
+        for h2 in (self._h2_tls, self._h2):
+            if h2 is not None:
+                await h2.close()
         if self._digest is not None:
             await self._digest.close()
         if self._runner is not None:
@@ -112,20 +135,37 @@ def servers() -> Iterator[Servers]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def proxies() -> Iterator[dict[str, str]]:
+    """pproxy (a proxy we did not write) as an HTTP and a SOCKS5 proxy, in a child process."""
+    with pproxy_server.running(f"http://{HOST}:0", f"socks5://{HOST}:0") as (http, socks5):
+        yield {"http_proxy": f"http://{HOST}:{http}", "socks5_proxy": f"socks5h://{HOST}:{socks5}"}
+
+
 @dataclass(frozen=True)
 class Case:
     script: str
-    args: tuple[str, ...]  # $demo, $ws, $digest and $h2 are replaced by the servers' URLs
+    # $demo, $ws, $digest, $h2, $h2_tls and $ca_file are replaced by the servers' URLs and
+    # CA file, $http_proxy and $socks5_proxy by the proxies'.
+    args: tuple[str, ...]
     expected: tuple[str, ...]  # substrings of stdout, in this order
+    name: str = ""
 
-    def argv(self, servers: Servers) -> list[str]:
-        urls = {
+    @property
+    def id(self) -> str:
+        return self.name or self.script
+
+    def argv(self, servers: Servers, proxies: dict[str, str] | None = None) -> list[str]:
+        values = {
             "demo": servers.demo,
             "ws": servers.demo.replace("http://", "ws://", 1),
             "digest": servers.digest,
             "h2": servers.h2,
+            "h2_tls": servers.h2_tls,
+            "ca_file": servers.ca_file,
+            **(proxies or {}),
         }
-        return [Template(arg).substitute(urls) for arg in self.args]
+        return [Template(arg).substitute(values) for arg in self.args]
 
 
 CASES = [
@@ -219,15 +259,22 @@ CASES = [
         ("$demo",),
         ("created: keyboard mouse", "read: keyboard", "names: ['mouse']", "gone: 404"),
     ),
-    Case("http2.py", ("$h2",), ("HTTP versions: {'2': 50}",)),
+    Case("http2.py", ("$h2",), ("HTTP versions: {'2': 50}",), name="http2.py-h2c"),
+    Case("http2.py", ("$h2_tls", "$ca_file"), ("HTTP versions: {'2': 50}",), name="http2.py-tls"),
     Case("mock_transport.py", (), ("user_name: ok", "retries: ok")),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.script for case in CASES])
-def test_example_runs(case: Case, servers: Servers) -> None:
+PROXY_CASE = Case(
+    "proxy.py",
+    ("$demo/get", "$http_proxy", "$socks5_proxy"),
+    ("http: 200, ", "socks5h: 200, "),
+)
+
+
+def run_example(case: Case, argv: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / case.script), *case.argv(servers)],
+        [sys.executable, str(EXAMPLES / case.script), *argv],
         capture_output=True,
         text=True,
         timeout=30,
@@ -242,10 +289,19 @@ def test_example_runs(case: Case, servers: Servers) -> None:
         position = found + len(expected)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_example_runs(case: Case, servers: Servers) -> None:
+    run_example(case, case.argv(servers))
+
+
+def test_proxy_example_runs(servers: Servers, proxies: dict[str, str]) -> None:
+    run_example(PROXY_CASE, PROXY_CASE.argv(servers, proxies))
+
+
 @needs_docs
 def test_every_example_is_run_and_documented() -> None:
     scripts = {path.name for path in EXAMPLES.glob("*.py")} - {"server.py"}
-    assert scripts == {case.script for case in CASES}
+    assert scripts == {case.script for case in [*CASES, PROXY_CASE]}
     listing = (DOCS / "examples.md").read_text(encoding="utf-8")
     pages = "".join(page.read_text(encoding="utf-8") for page in DOCS.rglob("*.md"))
     for script in scripts:

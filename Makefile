@@ -21,8 +21,12 @@ typecheck: $(STAMP)
 	$(PY) -m mypy --strict aiosonic
 	$(PY) -m pyright
 
+# Branch coverage of the package, measured on every run; CI fails below the floor.
+COVERAGE_FLOOR ?= 95
+
 pytest: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m coverage run -m pytest
+	$(PY) -m coverage report --fail-under=$(COVERAGE_FLOOR)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
@@ -52,4 +56,4 @@ docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) bench/.venvs .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) bench/.venvs .mypy_cache .pytest_cache .ruff_cache site .coverage

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
+from time import perf_counter
 from typing import TYPE_CHECKING, Protocol, cast
 
 from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
@@ -169,7 +170,7 @@ class HTTP11Protocol(LosableProtocol):
         response._protocol = self
         response._limits = self.limits
         response._sent_at = self._sent_at
-        response._head_at = self._last_read
+        response._head_at = perf_counter()
         self._response_ref = weakref.ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
@@ -236,7 +237,8 @@ class HTTP11Protocol(LosableProtocol):
         self._trace = trace
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
-        now = self._last_read = self._sent_at = self.loop.time()
+        now = self._last_read = self.loop.time()
+        self._sent_at = perf_counter()  # finer than uvloop's millisecond loop clock
         self._deadline = _INF if deadline is None else deadline
         self._sock_read = sock_read
         self._arm(now)
@@ -286,6 +288,9 @@ class HTTP11Protocol(LosableProtocol):
         if self._writing_paused:
             waiter = self._drain_waiter = self.loop.create_future()
             await waiter
+        # The body going out is progress: sock_read measures the server's silence while we
+        # wait on it, not the time a long upload takes.
+        self._last_read = self.loop.time()
 
     def detach(self) -> tuple[asyncio.Transport, bytes]:
         """After a 101 (Switching Protocols) answer: give up the transport for good.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Callable, Iterable
+from time import perf_counter
 from typing import Any, Protocol, cast
 
 import h2.config
@@ -141,7 +142,8 @@ class _Stream:
         self.unacked = 0
         self.deadline = _INF if deadline is None else deadline
         self.sock_read = sock_read
-        self.last_read = self.sent_at = now
+        self.last_read = now
+        self.sent_at = perf_counter()  # finer than uvloop's millisecond loop clock
         self.ended = False
         self.error: BaseException | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -319,7 +321,7 @@ class HTTP2Protocol(LosableProtocol):
         response._protocol = stream
         response._limits = self.limits
         response._sent_at = stream.sent_at
-        response._head_at = now
+        response._head_at = perf_counter()
         stream.response_ref = weakref.ref(response, self._response_dropped(stream))
         waiter = stream.head_waiter
         stream.head_waiter = None

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._url import parse_url
 from .client import HTTPClient
 from .response import HttpResponse
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["BaseClient"]
 
@@ -46,7 +49,7 @@ class BaseClient:
         self._owns_client = http_client is None
         self.client = http_client if http_client is not None else HTTPClient()
 
-    async def __aenter__(self) -> BaseClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -214,6 +214,10 @@ class HTTPClient:
         """Close every connection this client opened."""
         await self.connector.cleanup()
 
+    async def aclose(self) -> None:
+        """The same as ``close()`` (the name other async libraries use)."""
+        await self.close()
+
     async def wait_requests(self, timeout: int = 30) -> bool:
         """Wait until no request is in flight; False if ``timeout`` seconds pass first.
 
@@ -305,6 +309,8 @@ class HTTPClient:
         body = self._encode(data, json, json_serializer, multipart)
         options = None
         if not plain:
+            if retry is not None and not isinstance(retry, RetryPolicy):
+                raise InvalidRequest(f"retry must be a RetryPolicy, not {type(retry).__name__}")
             if auth is not None:
                 from .auth import auth_from
 
@@ -442,9 +448,10 @@ class HTTPClient:
             from ._http2 import h2_request_headers  # h2 is imported only once it is asked for
 
             h2_headers = h2_request_headers(method, url, pairs)
-        data, stream = body.data, body.stream
+        data, stream, restart = body.data, body.stream, body.restart
         if chunked and data is not None:
             stream = [data]  # the caller asked for chunked framing
+            restart = stream.copy
             data = None
         response = await self.connector.send(
             route,
@@ -457,6 +464,7 @@ class HTTPClient:
             h2_headers=h2_headers,
             idempotent=method in _IDEMPOTENT,
             trace=trace,
+            restart=restart,
         )
         response._url = url
         if jar is not None:
@@ -486,6 +494,8 @@ class HTTPClient:
             location = response.headers.get("location")
             if not location:
                 break
+            if response._url is not None:
+                url = response._url  # where it was sent (a request hook may have moved it)
             try:
                 target = url.join(location)
             except InvalidRequest:
@@ -582,12 +592,12 @@ class HTTPClient:
         response."""
         hooks = self.event_hooks
         policy = options.retry
+        trace = Trace(hooks.trace, request) if hooks.trace else None  # elapsed spans retries
         attempt = 0
         while True:
             attempt += 1
             if hooks.request:
                 await call_hooks(hooks.request, request)
-            trace = Trace(hooks.trace, request) if hooks.trace else None
             # A one-shot stream is never tried twice: it is gone once sent.
             last = (
                 policy is None
@@ -769,3 +779,35 @@ class HTTPClient:
         return await self.request(url, "DELETE", headers, params, data or None, json,
                                   json_serializer, multipart, verify, ssl, timeouts, follow,
                                   http2, **options)
+
+    async def head(
+        self,
+        url: str,
+        headers: HeadersType | None = None,
+        params: ParamsType | None = None,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> HttpResponse:
+        """Do a HEAD request (the response has headers and no body)."""
+        return await self.request(url, "HEAD", headers, params, None, None, _json.dumps, False,
+                                  verify, ssl, timeouts, follow, http2, **options)
+
+    async def options(
+        self,
+        url: str,
+        headers: HeadersType | None = None,
+        params: ParamsType | None = None,
+        verify: bool = True,
+        ssl: _ssl.SSLContext | None = None,
+        timeouts: Timeouts | None = None,
+        follow: bool = False,
+        http2: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> HttpResponse:
+        """Do an OPTIONS request."""
+        return await self.request(url, "OPTIONS", headers, params, None, None, _json.dumps,
+                                  False, verify, ssl, timeouts, follow, http2, **options)

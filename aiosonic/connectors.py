@@ -22,7 +22,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._connection import HTTP11Protocol
@@ -287,11 +287,13 @@ class TCPConnector:
         h2_headers: list[tuple[bytes, bytes]] | None = None,
         idempotent: bool = False,
         trace: Trace | None = None,
+        restart: Callable[[], Stream] | None = None,
     ) -> HttpResponse:
         """Send one request and return its response as soon as the head has arrived.
 
         With ``h2_headers`` (and a route that allows it) the request goes over HTTP/2 when
-        the server speaks it, and over HTTP/1.1 with ``head`` otherwise.
+        the server speaks it, and over HTTP/1.1 with ``head`` otherwise. ``restart`` makes
+        a streamed body anew, if it can be sent twice.
         """
         if h2_headers is not None and route.http2 is not None and route.key not in self._h1_only:
             response = await self._send_h2(
@@ -299,11 +301,13 @@ class TCPConnector:
             )
             if response is not None:
                 return response
-        replayable = stream is None
         if body is not None and len(body) > _SLICE_ABOVE:
             # One huge write makes the transport copy whatever the socket did not take at
             # once (most of it); sent in slices under write flow control, nothing is copied.
-            stream, body, chunked = _slices(body), None, False
+            whole = body
+            restart = lambda: _slices(whole)  # noqa: E731
+            stream, body, chunked = restart(), None, False
+        replayable = stream is None or restart is not None
         loop = asyncio.get_running_loop()
         total = timeouts.request_timeout
         deadline = None if total is None else loop.time() + total
@@ -365,6 +369,9 @@ class TCPConnector:
                     # A keep-alive connection the server had already closed: try once more.
                     # Only idempotent requests: a POST is never silently sent twice.
                     retried = True
+                    if stream is not None:
+                        assert restart is not None
+                        stream = restart()
                     continue
                 raise
             except BaseException as exc:

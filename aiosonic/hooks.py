@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .exceptions import InvalidRequest
 
@@ -85,15 +85,20 @@ class EventHooks:
         self.response: list[Hook] = []
         # trace point name -> hooks; "trace" hooks are listed under every point.
         self.trace: dict[str, list[Hook]] = {}
-        for kind, functions in (hooks or {}).items():
+        for kind, given in (hooks or {}).items():
+            functions: object = given  # checked here: users pass all sorts of things
             if kind not in _KINDS:
                 raise InvalidRequest(
                     f"unknown event hook {kind!r}: expected one of {', '.join(sorted(_KINDS))}"
                 )
             if callable(functions):
                 functions = [functions]
+            elif not isinstance(functions, Iterable) or isinstance(functions, (str, bytes)):
+                raise InvalidRequest(
+                    f"event hooks for {kind!r} must be a callable or a list of callables"
+                )
             for function in functions:
-                self._add(kind, function)
+                self._add(kind, cast(Hook, function))
 
     def _add(self, kind: str, function: Hook) -> None:
         if not callable(function):
@@ -103,7 +108,9 @@ class EventHooks:
         elif kind == "response":
             self.response.append(function)
         else:
-            if inspect.iscoroutinefunction(function):
+            if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+                getattr(function, "__call__", None)  # noqa: B004 - an object's async __call__
+            ):
                 raise InvalidRequest(
                     f"trace hook for {kind!r} must be a plain function, not a coroutine "
                     f"function: trace points are reported synchronously"

@@ -54,13 +54,17 @@ class PoolConfig(ValueObject):
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"PoolConfig.size must be a positive int, not {size!r}")
         if max_conn_requests is not None and (
-            not isinstance(max_conn_requests, int) or max_conn_requests < 1
+            isinstance(max_conn_requests, bool)
+            or not isinstance(max_conn_requests, int)
+            or max_conn_requests < 1
         ):
             raise ValueError(
                 f"PoolConfig.max_conn_requests must be a positive int, not {max_conn_requests!r}"
             )
         if max_conn_idle_ms is not None and (
-            not isinstance(max_conn_idle_ms, (int, float)) or max_conn_idle_ms <= 0
+            isinstance(max_conn_idle_ms, bool)
+            or not isinstance(max_conn_idle_ms, (int, float))
+            or max_conn_idle_ms <= 0
         ):
             raise ValueError(
                 f"PoolConfig.max_conn_idle_ms must be positive, not {max_conn_idle_ms!r}"

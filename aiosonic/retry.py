@@ -74,8 +74,18 @@ class RetryPolicy(ValueObject):
         self.attempts = attempts
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
-        self.statuses = frozenset(statuses)
-        self.methods = frozenset(method.upper() for method in methods)
+        if isinstance(statuses, int):
+            statuses = (statuses,)  # one status given alone
+        if isinstance(methods, str):
+            methods = (methods,)  # one method given alone, not its letters
+        try:
+            self.statuses = frozenset(int(status) for status in statuses)
+            self.methods = frozenset(method.upper() for method in methods)
+        except (TypeError, ValueError, AttributeError):
+            raise ValueError(
+                f"RetryPolicy.statuses must be ints and methods strs, not {statuses!r} and "
+                f"{methods!r}"
+            ) from None
         self.respect_retry_after = respect_retry_after
 
     def should_retry_status(self, method: str, status: int) -> bool:

@@ -52,7 +52,7 @@ from collections.abc import (
     Mapping,
 )
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from ._asgi import ASGIProtocolError, ASGITransport
 from ._headers import HttpHeaders
@@ -97,7 +97,7 @@ def _header_pairs(headers: HeadersArg | None) -> list[tuple[bytes, bytes]]:
     if isinstance(headers, HttpHeaders):
         items = headers.multi_items()
     elif isinstance(headers, Mapping):
-        items = headers.items()
+        items = cast(Mapping[str, str], headers).items()
     else:
         items = headers
     pairs = []

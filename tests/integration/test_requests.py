@@ -384,3 +384,14 @@ async def test_ipv6_loopback_literal(raw_server, client):
     resp = await client.get(srv.url("/v6"))
     assert await resp.content() == b"over ipv6"
     assert srv.requests[0].header("Host") == f"[::1]:{srv.port}"
+
+
+async def test_head_and_options_verbs_and_aclose(server):
+    client = aiosonic.HTTPClient()
+    head = await client.head(server.url("/bytes/100"))
+    assert head.status_code == 200 and head.headers["Content-Length"] == "100"
+    assert await head.content() == b""  # a HEAD answer has no body
+    doc = await echo(await client.options(server.url("/echo"), headers={"X-Probe": "1"}))
+    assert doc["method"] == "OPTIONS" and header_values(doc, "X-Probe") == ["1"]
+    await client.aclose()
+    assert client.connector.pool.is_all_free()

@@ -155,6 +155,30 @@ async def test_slow_but_steady_server_is_not_a_read_timeout(raw_server, make_cli
     assert await resp.content() == b"slow!"
 
 
+async def test_a_long_upload_is_not_a_read_timeout(raw_server, make_client):
+    """sock_read is the server's silence while we wait on it: an upload that takes longer
+    than sock_read (the server answers once it has the whole body) must not time out."""
+
+    async def handler(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readuntil(b"0\r\n\r\n")  # the whole chunked body
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read()
+
+    async def slow_body():
+        for _ in range(10):
+            await asyncio.sleep(0.05)  # 0.5 s in all, against sock_read=0.25
+            yield b"x" * 1024
+
+    srv = await raw_server(handler=handler)
+    client, _ = make_client(timeouts=Timeouts(sock_read=0.25, request_timeout=10))
+    started = time.monotonic()
+    resp = await client.post(srv.url("/"), data=slow_body())
+    assert await resp.content() == b"ok"
+    assert time.monotonic() - started > 0.25  # the upload really outlasted sock_read
+
+
 async def test_late_response_after_read_timeout_is_not_delivered_to_the_next_request(
     raw_server, make_client
 ):

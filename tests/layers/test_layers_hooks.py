@@ -156,13 +156,6 @@ async def test_trace_points_of_a_retried_and_redirected_request(
     assert srv.log.opened == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: TraceEvent.elapsed is documented as 'seconds since the request started' but "
-    "client.py _attempts makes a new Trace (new start) for every try, so after a retry "
-    "the same Request's points restart near 0 (connection_reused of try 2 is 'earlier' "
-    "than the retry point of try 1)",
-)
 async def test_trace_elapsed_counts_from_the_first_try(
     logged: Start, new_client: Callable[..., HTTPClient]
 ) -> None:
@@ -239,12 +232,6 @@ def test_hook_that_is_not_callable_is_refused() -> None:
         HTTPClient(event_hooks={"response": ["print"]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: hooks.py EventHooks.__init__ iterates the value of each kind without "
-    "checking it: event_hooks={'request': 5} raises TypeError ('int' object is not "
-    "iterable) instead of InvalidRequest",
-)
 def test_hook_value_that_is_neither_callable_nor_iterable_is_refused() -> None:
     with pytest.raises(InvalidRequest):
         HTTPClient(event_hooks={"request": 5})  # type: ignore[dict-item]
@@ -306,24 +293,11 @@ async def test_async_callable_object_works_as_request_hook(
     assert header_values(doc, "X-Stamp") == ["obj"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: hooks.py EventHooks._add refuses only inspect.iscoroutinefunction(hook); an "
-    "object with an 'async def __call__' passes, and Trace.__call__ then creates a "
-    "coroutine per trace point that is never awaited (the hook silently never runs, "
-    "RuntimeWarning 'coroutine was never awaited')",
-)
 def test_async_callable_object_as_trace_hook_is_refused() -> None:
     with pytest.raises(InvalidRequest):
         HTTPClient(event_hooks={"trace": [_AsyncCallable()]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: client.py _follow resolves a relative Location against the URL the caller "
-    "asked for (its local 'url'), not the URL the request was sent to after a request "
-    "hook changed request.url (response._url): the redirect lands on the wrong origin",
-)
 async def test_relative_redirect_after_a_hook_rewrite_follows_the_rewritten_origin(
     server: AppServer, server2: AppServer, new_client: Callable[..., HTTPClient]
 ) -> None:

@@ -178,12 +178,6 @@ def test_pool_config_validation(kwargs: dict[str, Any]) -> None:
         PoolConfig(**kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pools.py PoolConfig.__init__ refuses a bool size but accepts "
-    "max_conn_requests=True (as 1 request) and max_conn_idle_ms=True (as 1 ms): "
-    "bool is an int subclass and only size checks for it",
-)
 @pytest.mark.parametrize("field", ["max_conn_requests", "max_conn_idle_ms"])
 def test_pool_config_refuses_bools(field: str) -> None:
     with pytest.raises(ValueError):

@@ -151,16 +151,6 @@ async def test_download_progress_counts_wire_bytes_of_a_compressed_body(
     assert calls[-1] == (wire, wire)
 
 
-STALE_WITH_PROGRESS = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with upload_progress a bytes body becomes a stream (_request.py "
-    "watch_upload), and connectors.py send() treats every stream as not replayable "
-    "(replayable = stream is None), so the once-only resend of an idempotent request "
-    "whose pooled keep-alive connection was closed by the server is skipped: "
-    "ConnectionDisconnected instead of the answer",
-)
-
-
 def _close_second_request_on_first_connection() -> Script:
     """Answer 200, but close the first connection on its second request (as a server whose
     keep-alive timeout struck just as the request arrived)."""
@@ -190,8 +180,6 @@ async def test_stale_keep_alive_connection_is_retried_for_a_put(
     watched: bool,
     request: pytest.FixtureRequest,
 ) -> None:
-    if watched:
-        request.node.add_marker(STALE_WITH_PROGRESS)
     srv = await logged(_close_second_request_on_first_connection())
     client = new_client()
     first = await client.put(srv.url(), data=b"one")

@@ -4,7 +4,6 @@ on the plain request path and on the layered one."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -91,19 +90,9 @@ async def test_elapsed_covers_the_server_delay(
     await response.content()
 
 
-UVLOOP_CLOCK = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: on uvloop response.elapsed is 0 for sub-millisecond responses: "
-    "_connection.py stamps _sent_at/_head_at with loop.time(), which uvloop caches per "
-    "loop iteration at 1 ms resolution (asyncio's is time.monotonic())",
-)
-
-
 async def test_elapsed_is_positive_for_fast_responses(
     server: AppServer, layered_client: HTTPClient, request: pytest.FixtureRequest
 ) -> None:
-    if type(asyncio.get_running_loop()).__module__.startswith("uvloop"):
-        request.node.add_marker(UVLOOP_CLOCK)
     elapsed = []
     for _ in range(20):
         response = await layered_client.get(server.url("/echo"))

@@ -351,12 +351,6 @@ def test_client_rejects_a_retry_that_is_not_a_policy() -> None:
         HTTPClient(retry=3)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a per-request retry= is not validated (client.py request() builds _Options "
-    "with it as is); retry=3 fails later in _attempts with AttributeError "
-    "('int' object has no attribute 'attempts') instead of InvalidRequest",
-)
 async def test_per_request_retry_that_is_not_a_policy(
     logged: Start, new_client: Callable[..., HTTPClient]
 ) -> None:
@@ -366,12 +360,6 @@ async def test_per_request_retry_that_is_not_a_policy(
         await client.get(srv.url(), retry=3)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RetryPolicy(methods='POST') iterates the string (methods becomes "
-    "{'P','O','S','T'}, so POST is silently never retried) and statuses=503 raises "
-    "TypeError from frozenset(): neither gives ValueError nor does what was meant",
-)
 @pytest.mark.parametrize("kwargs", [{"methods": "POST"}, {"statuses": 503}])
 def test_retry_policy_scalar_instead_of_collection(kwargs: dict[str, Any]) -> None:
     try:

@@ -26,6 +26,24 @@ The tree (catch ``AiosonicError`` to catch them all)::
     ├── MissingReaderException         a connection read before it was connected
     └── MissingEvent                   an internal wait ended without its event
 
+The features loaded on demand define their errors next to them, under the same root::
+
+    AiosonicError
+    ├── ResponseConsumed               aiosonic.response: the body was already streamed
+    ├── AuthError                      aiosonic.auth: an unusable WWW-Authenticate challenge
+    ├── SSEError                       aiosonic.sse_client
+    │   ├── SSEConnectionError         the stream could not be opened (``status_code``)
+    │   └── SSEParsingError            an event or line over ``max_event_size``
+    ├── WebSocketError                 aiosonic.web_socket_client
+    │   ├── WebSocketHandshakeError    the server refused the upgrade (``status_code``)
+    │   ├── WebSocketMessageTypeError  text expected, binary received (or the reverse)
+    │   └── WebSocketClosed            closed (``code``, ``reason``); also a
+    │       │                          ConnectionDisconnected
+    │       ├── WebSocketProtocolError the peer broke RFC 6455 (1002, 1007)
+    │       └── MessageTooBig          a message over ``max_msg_size`` (1009)
+    └── HttpParsingError
+        └── ASGIProtocolError          aiosonic.testing: an ASGI app broke the protocol
+
 ``map_oserror`` is the only translation point for ``OSError`` raised by the socket layer;
 the codec's own errors are raised directly as ``HttpParsingError``.
 

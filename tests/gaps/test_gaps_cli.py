@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 from cli._run import cli, strip_ansi
-from servers import AppServer, RawRequest, RawServer, payload, refused_port, simple_response
+from servers import (
+    AppServer,
+    RawRequest,
+    RawServer,
+    payload,
+    refused_port,
+    simple_response,
+    text_payload,
+)
 
 from aiosonic.cli.console import Console, _isatty
 from aiosonic.cli.main import main, run
@@ -148,3 +156,28 @@ def test_clearing_a_live_line_that_was_never_drawn_writes_nothing() -> None:
     line = LiveLine(err)
     line.clear()
     assert err.getvalue() == ""
+
+
+async def test_a_refused_connection_is_one_line_without_a_doubled_prefix() -> None:
+    sock = refused_port()
+    try:
+        result = await cli(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+    finally:
+        sock.close()
+    assert result.code == 1
+    assert result.err.startswith("aiosonic: cannot connect to 127.0.0.1:")
+    assert "cannot connect: cannot connect" not in result.err
+    assert result.err.count("\n") == 1
+
+
+async def test_a_compressed_download_shows_progress_without_a_total(
+    server: AppServer, tmp_path: Path
+) -> None:
+    # Content-Length counts the gzip bytes, the file gets the decoded ones: no percentage.
+    target = tmp_path / "text.txt"
+    result = await cli("-o", str(target), server.url("/compressed/gzip?n=50000"),
+                       err_tty=True)
+    assert result.code == 0
+    assert target.read_bytes() == text_payload(50000)
+    assert "Saved " in result.err
+    assert "%" not in result.err

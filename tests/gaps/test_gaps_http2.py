@@ -309,11 +309,15 @@ async def test_the_request_deadline_bounds_the_wait_for_a_free_stream(
     assert await warm.content() == b"/warm"
     held = asyncio.create_task(client.get(srv.url("/hold"), http2=True))
     await asyncio.sleep(0.05)
+    patient = asyncio.create_task(client.get(srv.url("/patient"), http2=True,
+                                             timeouts=NO_LIMITS))
     with pytest.raises(RequestTimeout, match="waiting for a free HTTP/2 stream"):
         await client.get(srv.url("/queued"), http2=True,
                          timeouts=aiosonic.Timeouts(request_timeout=0.2))
+    assert not patient.done()  # no deadline: it keeps waiting for the stream
     release.set()
     assert await (await held).content() == b"/hold"
+    assert await (await patient).content() == b"/patient"
     assert len(srv.peers) == 1
 
 
@@ -413,3 +417,28 @@ async def test_a_server_that_changes_its_alpn_answer(
         await client.close()
         origin.close()
         await origin.wait_closed()
+
+
+async def test_wait_requests_watches_open_h2_streams(
+    scripted: StartScripted, make_client: MakeClient
+) -> None:
+    release = asyncio.Event()
+
+    async def scenario(peer: H2Peer) -> None:
+        def answer(peer: H2Peer, request: ScriptedRequest) -> None:
+            if release.is_set():
+                peer.respond(request.stream_id, request.path.encode())
+
+        while not peer.eof:
+            await peer.serve(answer, timeout=0.05)
+
+    srv = await scripted(scenario)
+    client, _ = make_client()
+    pending = asyncio.create_task(client.get(srv.url("/slow"), http2=True))
+    await asyncio.sleep(0.05)
+    assert await client.wait_requests(timeout=0.1) is False  # a stream is still open
+    release.set()
+    assert await (await pending).content() == b"/slow"
+    # the h2 connection stays open, holding its slot, but carries no stream: idle
+    assert await client.wait_requests(timeout=2) is True
+    assert len(srv.peers) == 1 and not srv.peers[0].eof

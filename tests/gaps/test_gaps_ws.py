@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from servers import AppServer
 from websocket_client.conftest import Scripted, ServerWS, scripted  # noqa: F401 - fixture
 from wsproto.events import CloseConnection, Ping, TextMessage
 
+import aiosonic
 from aiosonic.web_socket_client import (
     Message,
     MessageType,
@@ -122,7 +124,8 @@ async def test_frames_after_the_servers_close_frame_are_ignored(
 
     srv = await scripted(script)
     async with WebSocketClient() as client:
-        ws = await client.connect(srv.url(), start_keepalive=False)
+        no_limits = aiosonic.Timeouts(sock_connect=None, sock_read=None, request_timeout=None)
+        ws = await client.connect(srv.url(), start_keepalive=False, timeouts=no_limits)
         with pytest.raises(WebSocketClosed) as closed:
             await ws.receive_text(timeout=5)
         await srv.done
@@ -203,3 +206,26 @@ async def test_a_keepalive_pong_behind_unread_messages_does_not_close_the_connec
         assert ws.connected
         await ws.close()
     assert ws.close_code == 1000
+
+
+async def test_a_websocket_waits_for_a_pool_slot_held_by_a_request(
+    scripted: StartScripted,  # noqa: F811
+    server: AppServer,
+) -> None:
+    async def script(ws_server: ServerWS) -> None:
+        await ws_server.accept()
+        await ws_server.expect(CloseConnection)
+
+    srv = await scripted(script)
+    connector = aiosonic.TCPConnector(pool_size=1)
+    http = aiosonic.HTTPClient(connector=connector)
+    try:
+        slow = asyncio.create_task(http.get(server.url("/slow"), params={"delay": "0.2"}))
+        await server.state.wait_slow_started()
+        ws = await WebSocketClient(connector).connect(srv.url(), start_keepalive=False)
+        assert slow.done()  # the handshake had to wait for the only slot
+        assert ws.connected
+        await ws.close()
+        assert (await slow).status_code == 200
+    finally:
+        await http.close()

@@ -3,6 +3,7 @@ translation of socket errors into aiosonic's own exceptions."""
 
 from __future__ import annotations
 
+import importlib
 import runpy
 import ssl
 import sys
@@ -45,6 +46,17 @@ def test_python_dash_m_aiosonic_prints_the_version(
         runpy.run_module("aiosonic", run_name="__main__", alter_sys=True)
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"aiosonic {aiosonic.__version__}"
+
+
+def test_importing_the_main_module_does_not_run_the_command_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["pytest", "--version"])
+    monkeypatch.delitem(sys.modules, "aiosonic.__main__", raising=False)
+    module = importlib.import_module("aiosonic.__main__")
+    monkeypatch.delitem(sys.modules, "aiosonic.__main__")
+    assert callable(module.main)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_value_objects_of_different_kinds_are_never_equal() -> None:

@@ -5,15 +5,17 @@ stream closed by another task while its request is on the way."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import pytest
 import pytest_asyncio
+import trustme
 from servers import RawRequest, RawServer, simple_response
 
 import aiosonic
-from aiosonic.exceptions import InvalidRequest
+from aiosonic.exceptions import InvalidRequest, TLSError
 from aiosonic.sse_client import SSEClient, SSEConnectionError
 
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
@@ -94,3 +96,45 @@ async def test_closed_by_another_task_while_the_request_is_on_its_way(
     assert opened.closed
     assert [event async for event in opened] == []
     assert await http_client.wait_requests(5)  # the late answer's connection was let go
+
+
+async def test_a_reconnection_that_fails_tls_verification_is_not_retried(
+    sse: SSEClient,
+) -> None:
+    # The first connection streams one event and ends; the next handshake presents a
+    # certificate for another name: a configuration problem, not worth retrying.
+    ca = trustme.CA()
+    good = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(good)
+    wrong = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("other.test").configure_cert(wrong)
+    handshakes: list[str | None] = []
+
+    def pick_certificate(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
+        handshakes.append(name)
+        if len(handshakes) > 1:
+            sock.context = wrong
+
+    good.sni_callback = pick_certificate  # type: ignore[assignment]
+
+    async def one_event(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(STREAM_HEAD + b"data: one\n\n")
+        await writer.drain()
+        writer.close()
+
+    origin = await asyncio.start_server(one_event, "127.0.0.1", 0, ssl=good)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    url = f"https://localhost:{origin.sockets[0].getsockname()[1]}/events"
+    received: list[str] = []
+    try:
+        with pytest.raises(TLSError):
+            async with sse.connect(url, ssl=trusting, retry_delay=10) as stream:
+                async for event in stream:
+                    received.append(event.data)
+    finally:
+        origin.close()
+        await origin.wait_closed()
+    assert received == ["one"]
+    assert handshakes == ["localhost", "localhost"]  # one reconnection, no retries after it

@@ -79,6 +79,7 @@ class HTTP11Protocol(LosableProtocol):
         self._report = True
         self._trace: Trace | None = None
         self._reader: _BodyReader | None = None
+        self._sending_body = False
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
@@ -193,7 +194,9 @@ class HTTP11Protocol(LosableProtocol):
             response._finish()
         if self._reader is not None and self.transport is not None:
             self.transport.set_protocol(self)
-        self._end_exchange(keep_alive and not self.closed)
+        # A response that ends while its request body is still going out (an early answer)
+        # leaves the connection mid-body: never reused.
+        self._end_exchange(keep_alive and not self.closed and not self._sending_body)
 
     # -- exchanges ------------------------------------------------------------------------
 
@@ -235,6 +238,7 @@ class HTTP11Protocol(LosableProtocol):
         self._report = report
         self.received_any = False
         self._trace = trace
+        self._sending_body = False
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
         now = self._last_read = self.loop.time()
@@ -257,6 +261,7 @@ class HTTP11Protocol(LosableProtocol):
     ) -> None:
         """Send a streamed body (chunked, or raw under a known Content-Length), honouring
         write flow control; the iterator is finalised however this ends."""
+        self._sending_body = True
         try:
             if isinstance(body, AsyncIterable):
                 async for piece in body:
@@ -268,6 +273,7 @@ class HTTP11Protocol(LosableProtocol):
             await close_stream(body)
         if chunked:
             await self._write_piece(None, chunked)
+        self._sending_body = False
 
     async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
         transport = self.transport

@@ -118,6 +118,7 @@ class _Stream:
         "paused",
         "protocol",
         "response_ref",
+        "sending",
         "sent_at",
         "sid",
         "sock_read",
@@ -145,6 +146,7 @@ class _Stream:
         self.last_read = now
         self.sent_at = perf_counter()  # finer than uvloop's millisecond loop clock
         self.ended = False
+        self.sending = False  # the request body is still going out
         self.error: BaseException | None = None
         self.timer: asyncio.TimerHandle | None = None
 
@@ -351,6 +353,16 @@ class HTTP2Protocol(LosableProtocol):
         response = stream.response()
         if response is not None:
             response._finish()
+            if stream.sending:
+                # A complete answer before the whole request body: stop sending it and
+                # close our side (RFC 9113 section 8.1), so the stream stops counting
+                # against the server's concurrency limit.
+                stream.sending = False
+                try:
+                    self.h2.reset_stream(stream.sid, h2.errors.ErrorCodes.NO_ERROR)
+                except h2.exceptions.ProtocolError:
+                    pass  # already closed
+                self._flush()
         elif stream.head_waiter is not None:
             self.fail_stream(stream, ConnectionDisconnected("stream ended without a response"))
             return
@@ -427,6 +439,7 @@ class HTTP2Protocol(LosableProtocol):
         waiter: asyncio.Future[HttpResponse] = self.loop.create_future()
         now = self.loop.time()
         stream = _Stream(self, sid, waiter, deadline, sock_read, now)
+        stream.sending = not end_stream
         self.streams[sid] = stream
         self._arm(stream, now)
         self._flush_soon()  # requests started in the same loop turn share one write
@@ -450,6 +463,7 @@ class HTTP2Protocol(LosableProtocol):
             finally:
                 await close_stream(body)
         self._check_sendable(stream)
+        stream.sending = False
         self.h2.end_stream(stream.sid)
         self._flush()
 

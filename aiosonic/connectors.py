@@ -436,13 +436,17 @@ class TCPConnector:
         deadline: float | None,
     ) -> Connection:
         limit = timeouts.pool_acquire
+        by_request = False
         if deadline is not None:
             remaining = max(deadline - loop.time(), 0.0)
-            limit = remaining if limit is None else min(limit, remaining)
+            # Which limit is the shorter decides the error, up front: timers may fire a
+            # little early, so the clock is not asked again afterwards.
+            by_request = limit is None or remaining <= limit
+            limit = remaining if by_request else limit
         try:
             return await pool.acquire(key=key, timeout=limit)
         except ConnectionPoolAcquireTimeout:
-            if deadline is not None and loop.time() >= deadline:
+            if by_request:
                 raise RequestTimeout(
                     "request_timeout elapsed while waiting for a free connection"
                 ) from None

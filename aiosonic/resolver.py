@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from functools import partial
 from typing import Any
 
 __all__ = ["AsyncResolver", "DefaultResolver", "ThreadedResolver"]
@@ -33,8 +34,10 @@ class ThreadedResolver:
     ) -> list[dict[str, Any]]:
         """Return the addresses of ``hostname`` (IPv4 only unless ``family`` says otherwise)."""
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(
-            hostname, port, type=socket.SOCK_STREAM, family=family
+        # In the executor, not loop.getaddrinfo: uvloop answers that itself (libuv) and
+        # drops the scope id of IPv6 link-local addresses.
+        infos = await loop.run_in_executor(
+            None, partial(socket.getaddrinfo, hostname, port, family, socket.SOCK_STREAM)
         )
         hosts: list[dict[str, Any]] = []
         seen = set()

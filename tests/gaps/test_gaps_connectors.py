@@ -50,12 +50,6 @@ async def test_pool_acquire_alone_bounds_the_wait_when_there_is_no_request_deadl
     await first.content()
 
 
-@pytest.mark.xfail(
-    strict=False,  # timing-dependent: fails on some uvloop runs only
-    reason="BUG: _wait_for_slot tells RequestTimeout from ConnectionPoolAcquireTimeout by "
-    "re-reading the clock; a pool timer that fires a fraction of a millisecond early "
-    "(uvloop rounds timers to whole milliseconds) gives the wrong error type",
-)
 async def test_the_request_deadline_bounds_the_wait_for_a_free_connection(
     server: AppServer, make_client: MakeClient
 ) -> None:

@@ -144,11 +144,6 @@ async def test_a_long_upload_and_a_long_download_at_once_on_one_connection(
     assert received == [hashlib.sha256(upload).hexdigest()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a complete early answer to a request whose body is still streaming puts "
-    "the connection back in the pool; the next request is written into the unfinished body",
-)
 async def test_an_early_answer_during_a_streamed_upload_does_not_reuse_the_connection(
     raw_server: Callable[..., Any], client: aiosonic.HTTPClient
 ) -> None:

@@ -251,11 +251,6 @@ async def test_an_early_answer_to_an_upload_is_returned(
     assert await response.content() == b"too large"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after an early complete answer the client abandons its half-sent request "
-    "stream without END_STREAM or RST_STREAM, so the server counts it as open forever",
-)
 async def test_an_early_answer_to_an_upload_closes_the_request_stream(
     scripted: StartScripted, make_client: MakeClient
 ) -> None:

@@ -21,12 +21,6 @@ async def test_a_scoped_link_local_address_keeps_its_scope(request: pytest.Fixtu
         scope = socket.if_nametoindex("lo")
     except OSError:
         pytest.skip("no loopback interface named lo")
-    if type(asyncio.get_running_loop()).__module__.startswith("uvloop"):
-        request.node.add_marker(pytest.mark.xfail(
-            strict=True,
-            reason="BUG: ThreadedResolver calls loop.getaddrinfo, which uvloop answers with "
-            "libuv's resolver (not a thread) and without the IPv6 scope id",
-        ))
     found = await ThreadedResolver().resolve("fe80::1%lo", 8080, family=socket.AF_INET6)
     assert [(entry["host"], entry["port"], entry["family"]) for entry in found] == [
         (f"fe80::1%{scope}", 8080, socket.AF_INET6)

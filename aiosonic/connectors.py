@@ -31,6 +31,7 @@ from ._request import build_connect_head
 from ._url import URL, parse_url
 from .connection import Connection
 from .exceptions import (
+    AiosonicError,
     ConnectError,
     ConnectionDisconnected,
     ConnectionPoolAcquireTimeout,
@@ -476,22 +477,8 @@ class TCPConnector:
 
         direct_tls = route.ssl_context if route.tunnel is None else None
         with Deadline(loop, when, expired):
-            if self.uds is not None:
-                await self._open_uds(conn, route, direct_tls, trace)
-                return
-            if route.socks is not None:
-                await conn.connect(
-                    route.key,
-                    route.host,
-                    route.port,
-                    ssl_context=route.ssl_context,
-                    server_hostname=route.server_hostname,
-                    http2=route.http2,
-                    socks=route.socks,
-                    resolve=self._resolve,
-                )
-                if trace is not None:
-                    _trace_created(trace, conn, route)
+            if self.uds is not None or route.socks is not None:
+                await self._open_indirect(conn, route, direct_tls, trace)
                 return
             addresses = await self._resolve(route.host, route.port)
             if trace is not None:
@@ -523,16 +510,21 @@ class TCPConnector:
             if trace is not None:
                 _trace_created(trace, conn, route)
 
-    async def _open_uds(
+    async def _open_indirect(
         self,
         conn: Connection,
         route: Route,
         tls: ssl.SSLContext | None,
         trace: Trace | None,
     ) -> None:
-        """Connect to the connector's Unix domain socket (the URL's host names the server
-        to the HTTP layer only: Host header, TLS name)."""
-        assert self.uds is not None
+        """One attempt at a connection that does not go to a resolved address of the
+        origin: to the connector's Unix domain socket, or through a SOCKS proxy (which is
+        given the origin's name or address). The URL's host still names the server to the
+        HTTP layer (Host header) and to TLS."""
+        where = (
+            f"the Unix socket {self.uds}" if self.uds is not None
+            else f"{route.host}:{route.port} through the SOCKS proxy"
+        )
         try:
             await conn.connect(
                 route.key,
@@ -542,9 +534,13 @@ class TCPConnector:
                 server_hostname=route.server_hostname if tls else None,
                 http2=route.http2,
                 uds=self.uds,
+                socks=route.socks if self.uds is None else None,
+                resolve=self._resolve,
             )
+        except AiosonicError:
+            raise  # the SOCKS handshake's own errors (ProxyError, ConnectError) say it all
         except OSError as exc:
-            raise map_oserror(exc, f"cannot connect to the Unix socket {self.uds}") from exc
+            raise map_oserror(exc, f"cannot connect to {where}") from exc
         if trace is not None:
             _trace_created(trace, conn, route)
 

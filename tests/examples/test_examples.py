@@ -3,8 +3,8 @@ the docs cover every example and the whole public API.
 
 The servers live for the module in one background thread with its own event loop: the
 demo application (``examples/server.py``), the Digest server of the auth tests
-(``tests/auth_layer/digest_server.py``) and hypercorn speaking h2c with the application of
-the HTTP/2 tests (``tests/http2/h2_servers.py``). Each example runs as a subprocess, the way
+(``tests/support/digest_server.py``) and hypercorn speaking h2c with the application of
+the HTTP/2 tests (``tests/support/h2_servers.py``). Each example runs as a subprocess, the way
 a user runs it, and must exit 0 and print the expected lines in order.
 """
 
@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
-from auth_layer.digest_server import DigestServer
-from proxy_socks import pproxy_server
+from support import pproxy_server
+from support.digest_server import DigestServer
+from support.h2_servers import HyperServer
 
 import aiosonic
 
@@ -40,10 +41,6 @@ REFERENCE = ROOT.parent / "shared" / "spec" / "reference.txt"
 HOST = "127.0.0.1"
 DIGEST_USER, DIGEST_PASSWORD = "user", "passwd"
 
-# The HTTP/2 tests keep their servers next to their conftest, outside any package.
-if str(ROOT / "tests" / "http2") not in sys.path:
-    sys.path.append(str(ROOT / "tests" / "http2"))
-HyperServer: Any = importlib.import_module("h2_servers").HyperServer
 # An sdist carries tests/ and examples/ but not the documentation sources.
 needs_docs = pytest.mark.skipif(not (DOCS / "reference").is_dir(), reason="no docs/ here")
 

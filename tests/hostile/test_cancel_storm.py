@@ -8,9 +8,8 @@ import json
 import random
 from collections import Counter
 
-from servers import payload
-
-from ._tools import tcp_fds_to_port
+from support.app import payload
+from support.faults import tcp_fds_to_port
 
 REQUESTS = 1_000
 POOL_SIZE = 16

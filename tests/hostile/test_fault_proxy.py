@@ -11,13 +11,12 @@ import hashlib
 import random
 from collections import Counter
 
-from servers import payload
+from support.app import payload
+from support.faults import FaultProxy
 
 import aiosonic
 from aiosonic.exceptions import AiosonicError
 from aiosonic.timeout import Timeouts
-
-from ._tools import FaultProxy
 
 REQUESTS = 10_000
 CONCURRENCY = 32

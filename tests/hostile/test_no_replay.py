@@ -10,7 +10,7 @@ import asyncio
 import json
 
 import pytest
-from servers import RawRequest, read_request, simple_response
+from support.raw import RawRequest, read_request, simple_response
 
 from aiosonic.exceptions import ConnectionDisconnected
 

@@ -7,12 +7,11 @@ import asyncio
 import time
 
 import pytest
-from servers import RawRequest, read_request, simple_response
+from support.faults import reset
+from support.raw import RawRequest, read_request, simple_response
 
 from aiosonic.exceptions import ConnectionDisconnected, ReadTimeout, RequestTimeout
 from aiosonic.timeout import Timeouts
-
-from ._tools import reset
 
 MARGIN = 0.5  # seconds of slack for a busy machine
 

@@ -90,13 +90,16 @@ async def test_cancelled_mid_stream(
     first = asyncio.Event()
 
     async def consume() -> None:
+        seen = 0
         async with sse.connect(server.url()) as conn:
             async for _event in conn:
-                first.set()
+                seen += 1
+                if seen == 3:
+                    first.set()
 
     task = asyncio.create_task(consume())
+    # after the last numbered event the task is back to waiting for the next bytes
     await asyncio.wait_for(first.wait(), WAIT)
-    await asyncio.sleep(0.02)  # the task is now waiting for the next bytes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -141,7 +144,8 @@ async def test_cancelled_while_waiting_to_reconnect(
 
     task = asyncio.create_task(consume())
     await asyncio.wait_for(got.wait(), WAIT)
-    await asyncio.sleep(0.05)  # the stream ended: the task waits the reconnection time
+    # the stream ended (its request is over): the task waits the reconnection time
+    assert await http_client.wait_requests(WAIT)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -149,11 +153,13 @@ async def test_cancelled_while_waiting_to_reconnect(
     assert await http_client.wait_requests(WAIT)
 
 
-async def collect_all(conn: SSEConnection, first: asyncio.Event) -> list[str]:
+async def collect_all(conn: SSEConnection, reached: asyncio.Event, n: int = 1) -> list[str]:
+    """Every event's data; ``reached`` is set once ``n`` events have come."""
     data: list[str] = []
     async for event in conn:
         data.append(event.data)
-        first.set()
+        if len(data) >= n:
+            reached.set()
     return data
 
 
@@ -163,9 +169,8 @@ async def test_close_from_another_task_ends_the_iteration(
     server = await start_endless(sse_server)
     conn = await sse.connect(server.url())
     first = asyncio.Event()
-    task = asyncio.create_task(collect_all(conn, first))
-    await asyncio.wait_for(first.wait(), WAIT)
-    await asyncio.sleep(0.02)
+    task = asyncio.create_task(collect_all(conn, first, n=3))
+    await asyncio.wait_for(first.wait(), WAIT)  # the task now waits for the next bytes
     await conn.close()
     data = await asyncio.wait_for(task, WAIT)  # ends quietly, without an error
     assert data == ["event 0", "event 1", "event 2"]
@@ -184,7 +189,8 @@ async def test_close_while_waiting_to_reconnect(
     first = asyncio.Event()
     task = asyncio.create_task(collect_all(conn, first))
     await asyncio.wait_for(first.wait(), WAIT)
-    await asyncio.sleep(0.05)
+    # the stream ended (its request is over): the task waits the reconnection time
+    assert await http_client.wait_requests(WAIT)
     await conn.close()
     assert await asyncio.wait_for(task, WAIT) == ["a"]
     assert len(server.requests) == 1

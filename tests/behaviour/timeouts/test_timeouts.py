@@ -185,9 +185,13 @@ async def test_late_response_after_read_timeout_is_not_delivered_to_the_next_req
 ):
     """After a timeout the connection is discarded, so a stale reply cannot leak."""
 
+    timed_out = asyncio.Event()
+    late_reply_sent = asyncio.Event()
+
     async def respond(request):
         if request.target == "/slow":
-            await asyncio.sleep(0.4)
+            await timed_out.wait()  # answer only once the client has given up
+            late_reply_sent.set()
             return simple_response(b"stale reply for /slow")
         return simple_response(b"fresh reply for " + request.target.encode())
 
@@ -195,7 +199,9 @@ async def test_late_response_after_read_timeout_is_not_delivered_to_the_next_req
     client, connector = make_client(pool_size=1)
     with pytest.raises(ReadTimeout):
         await client.get(srv.url("/slow"), timeouts=Timeouts(sock_read=0.2))
-    await asyncio.sleep(0.4)  # the late reply has now been written to the old connection
+    timed_out.set()
+    await asyncio.wait_for(late_reply_sent.wait(), 5)  # the late reply goes to the old one
+    await asyncio.sleep(0)  # let the server's write of it run
     resp = await client.get(srv.url("/fast"))
     assert await resp.content() == b"fresh reply for /fast"
     assert srv.connections == 2

@@ -1,14 +1,35 @@
 """Peer benchmark for aiosonic: ``python -m bench`` (or ``make bench``).
 
-Two scenarios, each with its own table: ``h1`` (HTTP/1.1 keep-alive) and ``h2`` (HTTP/2 over
-TLS; ``--scenario h1|h2`` runs one).
+Scenarios, in the order a full run takes them (``--scenario a,b`` runs some), each with its
+own section in ``results/latest.md``:
+
+- ``h1``: req/s of small keep-alive GETs over plain HTTP/1.1, ``--concurrency`` connections.
+- ``h2``: req/s of small GETs over TLS with HTTP/2 (aiohttp: HTTP/1.1 over TLS); nginx only.
+- ``scale``: req/s of keep-alive GETs at concurrency 1, 32, 256 and 1024; nginx only.
+- ``newconn``: req/s with a new connection per request, plain and over TLS; nginx only.
+- ``download``: MiB/s and peak RSS growth streaming a 100 MiB body; nginx only.
+- ``upload``: MiB/s of a 100 MiB POST, from bytes and from an async iterator.
+- ``import``: cold ``import`` time of each library, in ms.
+
+Every client runs in its own process, once per round, in an order rotated each round; the
+median is reported with the ratio to this repository's aiosonic. A client that fails is
+reported as failed with the tail of its stderr instead of stopping the run; only aiosonic
+failing fails the benchmark.
 
 Package layout:
 
-- ``__main__``: command line, upstream virtual environment, rounds, result table and
-  ``results/latest.md``.
-- ``server``: the HTTP server under load (nginx when installed, else an embedded fallback),
-  and the TLS + HTTP/2 nginx of the ``h2`` scenario (nginx only).
+- ``__main__``: the command line and the dispatch of each scenario to its family.
+- ``settings``: the run's options and what each scenario derives from them.
+- ``clients``: the clients under test, their environment, and where upstream lives.
+- ``venvs``: the peer libraries in this interpreter and the upstream venv (``.venvs/``).
+- ``scenarios/``: the catalogue (``__init__``) and one module per family: ``protocols``
+  (h1, h2), ``sweeps`` (scale, newconn), ``transfers`` (download, upload, import), with
+  ``probes`` and ``rounds`` shared by the first two.
+- ``transfer``: the download, upload and import measurements and their tables.
+- ``report``: the req/s tables and ratios, the results Markdown sections and the chart.
+- ``records``: the medians in ``results/latest.json`` and the chart drawn from them.
+- ``server``: the HTTP servers under load on loopback (nginx when installed, else an
+  embedded fallback; TLS + HTTP/2 nginx for h2; the upload sink).
 - ``pinning``: CPU affinity for the server and client processes.
 - ``runners/``: one standalone script per client, run in a subprocess each, printing JSON.
 """

@@ -2,15 +2,21 @@
 
 Affinity is inherited across ``fork``/``exec``, so a child is pinned by narrowing this
 process's own affinity for the instant it is spawned (no ``taskset`` needed). On platforms
-without ``os.sched_setaffinity`` or with a single usable CPU nothing is pinned.
+without ``os.sched_setaffinity`` or with a single usable CPU nothing is pinned. ``popen``
+starts a benchmark child that way, with its output piped back.
+
+It must never leave this process's own affinity narrowed after a spawn, nor decide what a
+child runs or how its output is judged.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,19 @@ def spawn_on(cpu: int | None) -> Iterator[None]:
         yield
     finally:
         os.sched_setaffinity(0, saved)
+
+
+def popen(
+    argv: list[str], cpu: int | None, cwd: Path, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    """Start ``argv`` pinned to ``cpu``, no stdin, stdout and stderr piped as text."""
+    with spawn_on(cpu):
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )

@@ -9,7 +9,8 @@
   in an installed package; the cumulative time of the top-level package, in ms.
 
 Rounds are interleaved (the client order rotates each round) and medians reported, as in
-the other scenarios; a failing client is reported with its stderr tail, never fatal.
+the other scenarios; a failing client is reported with its stderr tail, never fatal. It must
+never send traffic anywhere but the loopback servers it starts itself.
 """
 
 from __future__ import annotations
@@ -77,16 +78,7 @@ def _spawn(
     cwd: Path = server.REPO_ROOT,
     env: dict[str, str] | None = None,
 ) -> tuple[int, str, str]:
-    with pinning.spawn_on(job.cpus.clients):
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env if env is not None else job.envs[client],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    proc = pinning.popen(argv, job.cpus.clients, cwd, env if env is not None else job.envs[client])
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ._request import close_stream
+from ._transport import RequestTransport
 from .exceptions import ConnectionDisconnected, HttpParsingError, InvalidRequest
 from .request import Request
 from .response import HIGH_WATER, LOW_WATER, HttpResponse
@@ -277,7 +278,7 @@ class _AppBody:
             self._exchange.abandon()
 
 
-class ASGITransport:
+class ASGITransport(RequestTransport):
     """Send ``HTTPClient`` requests to the ASGI 3 application ``app``, in-process.
 
         async with aiosonic.HTTPClient(transport=ASGITransport(app)) as client:

@@ -3,15 +3,17 @@
 ``encode_body`` maps ``data``/``json``/``multipart`` to either bytes (sent with
 Content-Length) or a stream (sent chunked), plus the headers the body implies.
 ``build_head`` merges the default headers, the caller's headers (which win, compared without
-case) and the body's headers, and serialises the request head.
+case) and the body's headers, and serialises the request head. ``HeadCache`` keeps the
+result per method, route, target, header set, body headers and cookie, so a request sent
+again and again is merged and encoded once.
 """
 
 from __future__ import annotations
 
 import io
 from base64 import b64encode
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any, cast
+from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlencode
 
 from ._decode import ACCEPT_ENCODING
@@ -21,9 +23,14 @@ from ._url import URL
 from ._version import __version__
 from .exceptions import InvalidRequest
 
+if TYPE_CHECKING:
+    from ._routes import Route
+
 __all__ = [
+    "NO_BODY",
     "USER_AGENT",
     "Body",
+    "HeadCache",
     "build_connect_head",
     "build_head",
     "close_stream",
@@ -41,7 +48,8 @@ Stream = Iterable[bytes] | AsyncIterable[bytes]
 
 
 class Body:
-    """An encoded request body: ``data`` bytes or a ``stream``, and its implied headers."""
+    """An encoded request body: ``data`` bytes or a ``stream``, and its implied headers.
+    Never changed once made (``NO_BODY`` is shared by every request without a body)."""
 
     __slots__ = ("data", "headers", "length", "restart", "stream")
 
@@ -70,6 +78,9 @@ class Body:
             )
         return Body(stream=self.restart(), headers=self.headers, length=self.length,
                     restart=self.restart)
+
+
+NO_BODY = Body()
 
 
 def _read_file(fileobj: io.IOBase) -> Iterable[bytes]:
@@ -194,6 +205,85 @@ def build_head(
     )
     target = url.unparse() if absolute_form else url.target
     return encode_request_head(method, target, pairs), chunked
+
+
+_HEAD_CACHE_MAX = 1024
+
+
+def _headers_key(headers: Any) -> Hashable:
+    if not headers:
+        return None
+    if isinstance(headers, HttpHeaders):
+        return tuple(headers.multi_items())
+    if isinstance(headers, Mapping):
+        return tuple(headers.items())
+    return tuple(headers)
+
+
+class HeadCache:
+    """Routes and request heads by everything they are made of, bounded.
+
+    ``get`` returns the route, the HTTP/1.1 head, the header pairs it was made of (shared
+    between the requests that hit the entry: never change them) and whether a stream goes
+    chunked. Besides the URL, the route depends on the request's TLS choice and HTTP/2 mode
+    (``call``) and the client's ``proxy``; ``make_route`` makes it on a miss.
+    """
+
+    __slots__ = ("_heads",)
+
+    def __init__(self) -> None:
+        self._heads: dict[Hashable, tuple[Route, bytes, list[tuple[str, str]], bool]] = {}
+
+    def get(
+        self,
+        method: str,
+        url: URL,
+        headers: Any,
+        body: Body,
+        cookie: str | None,
+        call: Any,
+        proxy: Any,
+        make_route: Callable[[URL, bool, Any, str | None], Route],
+    ) -> tuple[Route, bytes, list[tuple[str, str]], bool]:
+        verify, ssl, h2 = call.verify, call.ssl, call.h2
+        # The URL by identity: parsed URLs come from caches (an equal one misses, once).
+        if body is NO_BODY:
+            key: Hashable = (method, url, verify, ssl, h2, proxy,
+                             None if headers is None else _headers_key(headers), cookie)
+        else:
+            data = body.data
+            key = (
+                method,
+                url,
+                verify,
+                ssl,
+                h2,
+                proxy,
+                None if headers is None else _headers_key(headers),
+                cookie,
+                tuple(body.headers) if body.headers else None,
+                None if data is None else len(data),
+                body.stream is not None,
+                body.length,
+            )
+        try:
+            found = self._heads.get(key)
+        except TypeError:  # a header value that cannot be hashed: build it every time
+            found, key = None, None
+        if found is not None:
+            return found
+        route = make_route(url, verify, ssl, h2)
+        pairs, chunked = merge_headers(
+            method, url, headers, body,
+            proxy_authorization=route.head_proxy_authorization, cookie=cookie,
+        )
+        target = url.unparse() if route.absolute_form else url.target
+        found = (route, encode_request_head(method, target, pairs), pairs, chunked)
+        if key is not None:
+            if len(self._heads) >= _HEAD_CACHE_MAX:
+                self._heads.clear()
+            self._heads[key] = found
+        return found
 
 
 def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes:

@@ -1,4 +1,4 @@
-"""``Connection``: one slot of a pool, holding at most one open HTTP/1.1 connection.
+"""``Connection``: one slot of a pool, holding at most one open connection (of any protocol).
 
 Its life is a state machine (the table below), not a set of booleans::
 
@@ -8,29 +8,83 @@ Its life is a state machine (the table below), not a set of booleans::
     ACTIVE --free_shut-> NEW          it ended otherwise: the transport was closed
     any    --close---->  CLOSED       the pool was cleaned up; the slot is dead
 
-It owns the transport's lifetime and the per-connection request count
-(``conn_max_requests``). It never parses HTTP (the protocol does) and never picks which
-slot serves a request (the pool does).
+An HTTP/2 connection keeps its slot ACTIVE for its whole life, shared by its streams.
+
+It owns the open connection's lifetime (``attach`` makes the connection class that the
+dialed protocol calls for) and its request count (``conn_max_requests``). It is given a
+frozen ``ConnectionConfig``, never the connector; it tells its owner (the pool) when it is
+free again. It never parses HTTP, never dials and never picks which slot serves a request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from enum import Enum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ._connection import HTTP11Protocol
+from ._http11_conn import HTTP11Protocol
+from .limits import DEFAULT_H2_WINDOW, DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
-    from ._http2 import HTTP2Protocol
-    from ._socks import Resolve, SocksProxy
-    from .connectors import TCPConnector
-    from .pools import BasePool
+    from ._dial import Dialed
+    from ._http2_conn import HTTP2Protocol
 
-__all__ = ["Connection", "ConnectionState"]
+__all__ = ["Connection", "ConnectionConfig", "ConnectionState"]
+
+
+class ConnectionConfig:
+    """What every connection of a connector is made with; read-only once made."""
+
+    __slots__ = ("conn_max_requests", "http2_window", "limits")
+    limits: Limits
+    http2_window: int
+    conn_max_requests: int
+
+    def __init__(
+        self,
+        limits: Limits = DEFAULT_LIMITS,
+        http2_window: int = DEFAULT_H2_WINDOW,
+        conn_max_requests: int = 100,
+    ) -> None:
+        object.__setattr__(self, "limits", limits)
+        object.__setattr__(self, "http2_window", http2_window)
+        object.__setattr__(self, "conn_max_requests", conn_max_requests)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ConnectionConfig is read-only")
+
+    def __repr__(self) -> str:
+        return (f"ConnectionConfig(limits={self.limits!r}, http2_window={self.http2_window}, "
+                f"conn_max_requests={self.conn_max_requests})")
+
+    @classmethod
+    def of(cls, source: Any) -> ConnectionConfig:
+        """``source`` itself, or the config of a connector (or anything with its fields)."""
+        if isinstance(source, ConnectionConfig):
+            return source
+        config = getattr(source, "connection_config", None)
+        if isinstance(config, ConnectionConfig):
+            return config
+        return cls(
+            getattr(source, "limits", DEFAULT_LIMITS),
+            getattr(source, "http2_window", DEFAULT_H2_WINDOW),
+            getattr(source, "conn_max_requests", 100),
+        )
+
+
+class SlotOwner(Protocol):
+    """The pool a slot belongs to, told when the slot is free or its HTTP/2 capacity
+    changed."""
+
+    conn_max_requests: int
+
+    def release(self, conn: Connection) -> None: ...
+
+    def capacity_freed(self, conn: Connection) -> None: ...
+
+    def multiplexed_finished(self, conn: Connection) -> None: ...
 
 
 class ConnectionState(Enum):
@@ -38,6 +92,9 @@ class ConnectionState(Enum):
     IDLE = "idle"
     ACTIVE = "active"
     CLOSED = "closed"
+
+    # Members are singletons: identity hashing (in C) keeps the transition table cheap.
+    __hash__ = object.__hash__
 
 
 _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
@@ -53,11 +110,12 @@ _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
 
 
 class Connection:
-    """A pool slot: state, the open protocol if any, and the key of its origin."""
+    """A pool slot: state, the open connection if any, and the key of its route."""
 
-    def __init__(self, connector: TCPConnector) -> None:
-        self.connector = connector
-        self.pool: BasePool | None = None
+    def __init__(self, config: Any = None) -> None:
+        # Any: a ConnectionConfig, or (as pools of 0.22 passed it) the connector.
+        self.config = ConnectionConfig.of(config)
+        self.pool: SlotOwner | None = None
         self.state = ConnectionState.NEW
         self.key: Hashable | None = None
         self.protocol: HTTP11Protocol | HTTP2Protocol | None = None
@@ -79,105 +137,57 @@ class Connection:
         return self.state is ConnectionState.IDLE
 
     def is_open(self) -> bool:
-        """True if it holds a transport that can carry a new request right now."""
+        """True if it holds a connection that can carry a new request right now."""
         protocol = self.protocol
-        return protocol is not None and protocol.is_usable
-
-    async def connect(
-        self,
-        key: Hashable,
-        host: str,
-        port: int,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        server_hostname: str | None,
-        family: int = 0,
-        http2: str | None = None,
-        uds: str | None = None,
-        socks: SocksProxy | None = None,
-        resolve: Resolve | None = None,
-    ) -> None:
-        """Open a new transport to ``host:port`` (an address), or to the Unix domain socket
-        ``uds``, or through the SOCKS proxy ``socks`` (``host`` is then the origin's name,
-        resolved with ``resolve`` unless the proxy resolves it), replacing any previous one.
-
-        ``http2``: None for HTTP/1.1 only, "alpn" to speak whichever of h2 and http/1.1 the
-        TLS handshake selects, "prior" for cleartext h2 with prior knowledge.
-        """
-        self._drop_transport()
-        loop = asyncio.get_running_loop()
-        factory: Callable[[], asyncio.Protocol]
-        if http2 is None:
-            factory = lambda: HTTP11Protocol(loop, self, self.connector.limits)  # noqa: E731
-        else:
-            factory = lambda: _Select(loop, self, prior_knowledge=http2 == "prior")  # noqa: E731
-        if socks is not None:
-            from ._socks import create_socks_connection  # only SOCKS users load it
-
-            _, protocol = await create_socks_connection(
-                loop, factory, socks, host, port, ssl=ssl_context,
-                server_hostname=server_hostname, resolve=resolve,
-            )
-        elif uds is not None:
-            _, protocol = await loop.create_unix_connection(
-                factory, uds, ssl=ssl_context, server_hostname=server_hostname
-            )
-        else:
-            _, protocol = await loop.create_connection(
-                factory,
-                host,
-                port,
-                ssl=ssl_context,
-                server_hostname=server_hostname,
-                family=family,
-            )
-        if isinstance(protocol, _Select):
-            self.protocol = protocol.selected
-        else:
-            self.protocol = cast(HTTP11Protocol, protocol)
-        self.key = key
-        self.requests_count = 0
-
-    def upgrade_to_h2_if_selected(self, transport: asyncio.BaseTransport) -> None:
-        """After TLS was started inside a proxy tunnel: switch to HTTP/2 if ALPN chose it."""
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
-            from ._http2 import HTTP2Protocol  # h2 is imported only once it is spoken
-
-            connector = self.connector
-            protocol = HTTP2Protocol(
-                asyncio.get_running_loop(), self, connector.http2_window, connector.limits
-            )
-            transport.set_protocol(protocol)
-            protocol.connection_made(transport)
-            self.protocol = protocol
+        return protocol is not None and protocol.is_available
 
     @property
     def is_h2(self) -> bool:
         protocol = self.protocol
         return protocol is not None and protocol.http2
 
-    # -- HTTP/2 owner: the slot stays lent out for the whole life of an h2 connection ------
+    def attach(self, dialed: Dialed, key: Hashable) -> HTTP11Protocol | HTTP2Protocol:
+        """Make the connection class for what ``dialed`` speaks, give it the transport
+        (with every byte that already arrived) and hold it, replacing any previous one."""
+        self._drop_transport()
+        loop = asyncio.get_running_loop()
+        config = self.config
+        protocol: HTTP11Protocol | HTTP2Protocol
+        if dialed.alpn == "h2":
+            from ._http2_conn import HTTP2Protocol  # h2 is imported only once it is spoken
 
-    def stream_freed(self) -> None:
-        self.connector.h2_capacity_freed(self)
+            protocol = HTTP2Protocol(loop, self, config.http2_window, config.limits)
+        else:
+            protocol = HTTP11Protocol(loop, self, config.limits)
+        self.protocol = protocol
+        self.key = key
+        self.requests_count = 0
+        dialed.hand_over(protocol)
+        return protocol
 
-    def h2_finished(self) -> None:
-        # A connection that dies while being opened is released by whoever opens it.
-        if self.connector.h2_forget(self):
-            self._drop_transport()
-            if self.pool is not None and self.state is ConnectionState.ACTIVE:
-                self.pool.release(self)
+    # -- what the connection tells its slot ------------------------------------------------
 
     def exchange_done(self, keep_alive: bool) -> None:
-        """Called by the protocol once per request; frees the slot."""
+        """An HTTP/1.1 exchange ended; frees the slot."""
         self.requests_count += 1
         pool = self.pool
-        limit = self.connector.conn_max_requests if pool is None else pool.conn_max_requests
+        limit = self.config.conn_max_requests if pool is None else pool.conn_max_requests
         if not keep_alive or self.requests_count >= limit:
             self._drop_transport()
+        if pool is not None:
+            pool.release(self)
+
+    def stream_freed(self) -> None:
+        """An HTTP/2 stream ended (or the server raised its limit)."""
         if self.pool is not None:
-            self.pool.release(self)
+            self.pool.capacity_freed(self)
+
+    def h2_finished(self) -> None:
+        """The HTTP/2 connection takes no more streams and has none left."""
+        if self.pool is not None:
+            self.pool.multiplexed_finished(self)
+
+    # -- the pool's side ------------------------------------------------------------------
 
     def detach(self) -> None:
         """The transport was handed over (a protocol upgrade): forget it, free the slot."""
@@ -208,35 +218,3 @@ class Connection:
         """Close the transport for good; the slot is never used again."""
         self._drop_transport()
         self.transition("close")
-
-
-class _Select(asyncio.Protocol):
-    """Chooses the protocol once the connection is up: h2 if ALPN selected it (or with
-    prior knowledge), HTTP/1.1 otherwise; then hands the transport over to it."""
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, owner: Connection, *, prior_knowledge: bool
-    ) -> None:
-        self.loop = loop
-        self.owner = owner
-        self.prior_knowledge = prior_knowledge
-        self.selected: HTTP11Protocol | HTTP2Protocol | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        chosen = "h2" if self.prior_knowledge else None
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            chosen = ssl_object.selected_alpn_protocol()
-        protocol: HTTP11Protocol | HTTP2Protocol
-        connector = self.owner.connector
-        if chosen == "h2":
-            from ._http2 import HTTP2Protocol  # h2 is imported only once it is spoken
-
-            protocol = HTTP2Protocol(
-                self.loop, self.owner, connector.http2_window, connector.limits
-            )
-        else:
-            protocol = HTTP11Protocol(self.loop, self.owner, connector.limits)
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        self.selected = protocol

@@ -9,7 +9,14 @@ only a request that finds every slot busy waits, first come first served.
   then a slot with no connection, then the least recently used idle connection elsewhere.
 - ``CyclicQueuePool`` hands slots out in rotation, whatever their origin.
 
-Pools never open sockets; the connector connects the slot it gets if it has to.
+The pool owns every connection, HTTP/2 included: a slot holding an HTTP/2 connection stays
+lent out for that connection's whole life and is shared by its streams (``acquire_nowait``
+with ``multiplexed=True`` hands it out while it has a free stream); the pool keeps which
+route is being opened (so concurrent requests wait for that one connection rather than
+open their own) and wakes requests waiting for a free stream.
+
+Pools never open sockets (the transport dials the slot it gets if it has to) and never see
+the connector: they are given a frozen ``ConnectionConfig`` (or the connector, read once).
 """
 
 from __future__ import annotations
@@ -18,15 +25,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._lifecycle import close_all
 from ._values import ValueObject
-from .connection import Connection, ConnectionState
-from .exceptions import ConnectionPoolAcquireTimeout
-
-if TYPE_CHECKING:
-    from .connectors import TCPConnector
+from .connection import Connection, ConnectionConfig, ConnectionState
+from .exceptions import ConnectionPoolAcquireTimeout, RequestTimeout
 
 __all__ = ["BasePool", "CyclicQueuePool", "PoolConfig", "SmartPool"]
 
@@ -90,16 +94,18 @@ class BasePool:
 
     def __init__(
         self,
-        connector: TCPConnector,
+        connector: Any,
         pool_size: int,
         connection_cls: type[Connection] | None = None,
     ) -> None:
+        # connector: a ConnectionConfig, or a TCPConnector (the 0.22 signature) read once.
         if not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError(f"pool_size must be a positive int, not {pool_size!r}")
-        self.connector = connector
+        config = ConnectionConfig.of(connector)
+        self.config = config
         self.pool_size = pool_size
         cls = connection_cls or Connection
-        self.conns = [cls(connector) for _ in range(pool_size)]
+        self.conns = [cls(config) for _ in range(pool_size)]
         for conn in self.conns:
             conn.pool = self
         self._free = pool_size
@@ -107,9 +113,14 @@ class BasePool:
         self._all_free_waiters: list[asyncio.Future[None]] = []
         self._closed = False
         # Per-pool settings (see PoolConfig); the connector may change them after creation.
-        self.conn_max_requests: int = getattr(connector, "conn_max_requests", 100)
+        self.conn_max_requests: int = config.conn_max_requests
         self.max_idle: float | None = None  # seconds an open connection may sit unused
         self._sweep: asyncio.TimerHandle | None = None
+        # HTTP/2: slots holding a live connection per route key (lent out for its whole
+        # life), the routes being opened, and requests waiting for a free stream.
+        self._multiplexed: dict[Hashable, list[Connection]] = {}
+        self._opening: dict[Hashable, asyncio.Future[None]] = {}
+        self._stream_waiters: dict[Hashable, list[asyncio.Future[None]]] = {}
         self._setup()
 
     # -- subclass hooks -------------------------------------------------------------------
@@ -125,6 +136,17 @@ class BasePool:
         raise NotImplementedError
 
     # -- the API --------------------------------------------------------------------------
+
+    def acquire_shared(self, key: Hashable) -> Connection | None:
+        """A slot whose HTTP/2 connection for ``key`` has a free stream (it stays lent
+        out, shared by the streams), or None."""
+        shared = self._multiplexed.get(key) if self._multiplexed else None
+        if shared:
+            for conn in shared:
+                protocol = conn.protocol
+                if protocol is not None and protocol.is_available:
+                    return conn
+        return None
 
     def acquire_nowait(self, key: Hashable | None = None) -> Connection | None:
         """A free slot (preferring ``key``'s origin) marked active, or None if all are busy."""
@@ -228,6 +250,81 @@ class BasePool:
         if soonest is not None:
             self._sweep = asyncio.get_running_loop().call_later(soonest, self._close_idle)
 
+    # -- HTTP/2 bookkeeping ---------------------------------------------------------------
+
+    @property
+    def multiplexing(self) -> bool:
+        """True while any slot holds a live HTTP/2 connection."""
+        return bool(self._multiplexed)
+
+    def has_multiplexed(self, key: Hashable) -> bool:
+        """True while a live HTTP/2 connection for ``key`` holds a slot."""
+        return bool(self._multiplexed.get(key))
+
+    def add_multiplexed(self, conn: Connection) -> None:
+        """``conn`` (lent out) now carries an HTTP/2 connection: share it."""
+        self._multiplexed.setdefault(conn.key, []).append(conn)
+        self.capacity_freed(conn)
+
+    def capacity_freed(self, conn: Connection) -> None:
+        """A stream ended (or the server's limit rose) on ``conn``: wake who waits."""
+        waiters = self._stream_waiters.pop(conn.key, None)
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def multiplexed_finished(self, conn: Connection) -> None:
+        """``conn``'s HTTP/2 connection takes no more streams and has none left: free the
+        slot. One that dies while being opened is freed by whoever opens it."""
+        key = conn.key
+        shared = self._multiplexed.get(key)
+        if shared is None or conn not in shared:
+            return
+        shared.remove(conn)
+        if not shared:
+            del self._multiplexed[key]
+        self.capacity_freed(conn)
+        conn.reset()
+        if conn.state is ConnectionState.ACTIVE:
+            self.release(conn)
+
+    def opening(self, key: Hashable) -> asyncio.Future[None] | None:
+        """The future of the connection being opened for ``key``, if one is."""
+        return self._opening.get(key)
+
+    def begin_opening(self, key: Hashable) -> None:
+        self._opening[key] = asyncio.get_running_loop().create_future()
+
+    def end_opening(self, key: Hashable) -> None:
+        opened = self._opening.pop(key, None)
+        if opened is not None and not opened.done():
+            opened.set_result(None)
+
+    async def wait_for_stream(self, key: Hashable, deadline: float | None) -> None:
+        """Wait until a stream frees up on ``key``'s HTTP/2 connections (or one goes)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._stream_waiters.setdefault(key, []).append(waiter)
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(deadline, _expire_stream_waiter, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def in_flight(self) -> int:
+        """How many slots carry a request now (an HTTP/2 one only while it has streams)."""
+        quiet = sum(
+            1
+            for shared in self._multiplexed.values()
+            for conn in shared
+            if conn.protocol is not None and conn.protocol.is_idle
+        )
+        return self.pool_size - self._free - quiet
+
     def free_conns(self) -> int:
         """How many slots are not lent out."""
         return self._free
@@ -251,6 +348,7 @@ class BasePool:
     async def cleanup(self) -> None:
         """Close every connection; the pool cannot be used afterwards."""
         self._closed = True
+        self._multiplexed.clear()
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
@@ -262,6 +360,13 @@ class BasePool:
             if not waiter.done():
                 waiter.set_exception(RuntimeError("the pool was cleaned up"))
         await close_all(open_protocols)
+
+
+def _expire_stream_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(
+            RequestTimeout("request_timeout elapsed while waiting for a free HTTP/2 stream")
+        )
 
 
 class SmartPool(BasePool):

@@ -57,6 +57,7 @@ from typing import Any, cast
 from ._asgi import ASGIProtocolError, ASGITransport
 from ._headers import HttpHeaders
 from ._request import close_stream
+from ._transport import RequestTransport
 from .exceptions import ConnectionDisconnected
 from .request import Request
 from .response import HttpResponse
@@ -266,7 +267,7 @@ class Response(HttpResponse):
             await close_stream(source)
 
 
-class MockTransport:
+class MockTransport(RequestTransport):
     """Send ``HTTPClient`` requests to ``handler(request)`` instead of the network.
 
     ``handler`` gets the ``aiosonic.Request`` as it would go on the wire and returns an

@@ -7,10 +7,10 @@
             async for message in ws:         # until the server closes
                 print(message.type, message.data)
 
-The opening handshake goes through the connector's ``upgrade`` (DNS cache, TLS, proxy
-CONNECT tunnel, connect timeouts): no second HTTP implementation. Frames, fragmentation,
-masking, ``permessage-deflate`` and the close handshake are wsproto's, driven by
-``aiosonic._ws.WebSocketProtocol``.
+The opening handshake goes through the connector's transport (``upgrade``): the same route
+cache, pool, DNS cache, TLS, proxy CONNECT tunnel and connect timeouts as requests, and no
+second HTTP implementation. Frames, fragmentation, masking, ``permessage-deflate`` and the
+close handshake are wsproto's, driven by ``aiosonic._ws.WebSocketProtocol``.
 
 This module owns the caller's view only: typed sends and receives, ``Message`` objects,
 keep-alive switches and the client's bookkeeping of open connections. It never touches
@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from ._headers import HeadersLike
+from ._interfaces import Exchange
 from ._tls import client_context
 from ._url import parse_url
 from ._ws import (
@@ -43,7 +44,7 @@ from ._ws import (
     check_handshake,
     new_key,
 )
-from .connectors import Route, TCPConnector
+from .connectors import TCPConnector
 from .exceptions import InvalidRequest
 from .proxy import Proxy
 from .response import HttpResponse
@@ -411,12 +412,13 @@ class WebSocketClient:
         ssl_context = None
         if parsed.is_secure:
             ssl_context = ssl if ssl is not None else client_context(verify, False)
-        route = Route(parsed, ssl_context, proxy, None, tunnel=True)
+        # The same route cache and pool as HTTP requests; through a proxy, always a tunnel.
+        route = self.connector.route(parsed, ssl_context, proxy, None, tunnel=True)
         key = new_key()
         head = build_handshake(parsed, key, offered, compress, headers)
-        response, transport, tail = await self.connector.upgrade(
-            route, head, timeouts or self.timeouts
-        )
+        exchange = Exchange("GET", parsed, route, head, [], timeouts or self.timeouts,
+                            upgrade=True)
+        response, transport, tail = await self.connector.transport.upgrade(exchange)
         if transport is None:
             await response.discard()
             raise WebSocketHandshakeError(

@@ -15,7 +15,14 @@ last stream id) fail with ``StreamNotProcessed`` so the connector can retry idem
 requests on another connection; the rest finish. A dying connection fails every stream.
 Server push is refused (SETTINGS_ENABLE_PUSH=0); PING is answered by h2 itself.
 
-This module never picks connections (the connector does) and never parses HTTP/1.1.
+The connection's life::
+
+    OPEN      --goaway-->  DRAINING   the server sent GOAWAY: no new streams, the rest finish
+    OPEN/DRAINING --close/die--> CLOSED   we closed it, or it failed or was lost
+    DRAINING/CLOSED --drained--> FINISHED  no stream left: the owner is told, once
+
+It is made from a dialed connection (``Dialed``) that selected h2. It never dials, never
+picks connections (the pool does) and never parses HTTP/1.1.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Callable, Iterable
+from enum import Enum
 from time import perf_counter
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import h2.config
 import h2.connection
@@ -34,6 +42,7 @@ import h2.exceptions
 import h2.settings
 
 from ._hpack_cache import CachingDecoder, CachingEncoder
+from ._http11_conn import early_answer
 from ._lifecycle import LosableProtocol
 from ._request import close_stream
 from ._url import URL
@@ -49,6 +58,9 @@ from .exceptions import (
 from .limits import DEFAULT_H2_WINDOW as DEFAULT_WINDOW
 from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
+
+if TYPE_CHECKING:
+    from ._interfaces import Exchange
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -171,10 +183,23 @@ class _Stream:
         self.protocol.fail_stream(self, exc, reset=True)
 
 
+class Life(Enum):
+    OPEN = "open"
+    DRAINING = "draining"
+    CLOSED = "closed"
+    FINISHED = "finished"
+
+    __hash__ = object.__hash__  # singletons: identity hashing, in C
+
+
+_OPEN, _DRAINING, _CLOSED, _FINISHED = Life.OPEN, Life.DRAINING, Life.CLOSED, Life.FINISHED
+
+
 class HTTP2Protocol(LosableProtocol):
     """One HTTP/2 connection carrying many concurrent request streams."""
 
     http2 = True
+    http_version = "2"
 
     def __init__(
         self,
@@ -188,10 +213,8 @@ class HTTP2Protocol(LosableProtocol):
         self.window = window
         self.limits = limits
         self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.goaway = False
+        self.life = _OPEN
         self.streams: dict[int, _Stream] = {}
-        self._finished = False
         self._send_waiters: list[asyncio.Future[None]] = []
         self._writing_paused = False
         self._flush_scheduled = False
@@ -227,6 +250,63 @@ class HTTP2Protocol(LosableProtocol):
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: limits.max_head_size,
             },
         )
+
+    @property
+    def closed(self) -> bool:
+        return self.life is _CLOSED or self.life is _FINISHED
+
+    @property
+    def goaway(self) -> bool:
+        """No new streams: GOAWAY received, or the connection is closed."""
+        return self.life is not _OPEN
+
+    # -- HTTPConnection -------------------------------------------------------------------
+
+    @property
+    def is_available(self) -> bool:
+        return self.can_take_stream
+
+    @property
+    def is_idle(self) -> bool:
+        return not self.streams
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed
+
+    def has_expired(self) -> bool:
+        return self.life is not _OPEN
+
+    async def handle_request(self, exchange: Exchange) -> HttpResponse:
+        """Open a stream for the exchange, send it (the body within flow control) and
+        return its response once the head has arrived. ``StreamNotProcessed`` says the
+        server did not process it (safe to send again elsewhere)."""
+        data, stream = exchange.data, exchange.stream
+        ends = data is None and stream is None
+        h2_stream, waiter = self.start(
+            exchange.h2_headers(), ends, deadline=exchange.deadline,
+            sock_read=exchange.timeouts.sock_read,
+        )
+        trace = exchange.trace
+        if trace is not None:
+            trace("headers_sent")
+        try:
+            if not ends:
+                await self.send_body(h2_stream, data if data is not None else stream or b"")
+            response = await waiter
+            if trace is not None:
+                trace("first_byte")
+            return response
+        except ConnectionDisconnected:
+            early = early_answer(waiter)
+            if early is not None:
+                return early
+            raise
+        except BaseException as exc:
+            self.fail_stream(h2_stream, exc)
+            if not waiter.done():
+                waiter.cancel()
+            raise
 
     # -- asyncio.Protocol -----------------------------------------------------------------
 
@@ -284,7 +364,8 @@ class HTTP2Protocol(LosableProtocol):
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        if self.life is not _FINISHED:
+            self.life = _CLOSED
         self.mark_lost()
         reason = f"connection lost: {exc}" if exc else "server closed the HTTP/2 connection"
         self._die(ConnectionDisconnected(reason))
@@ -380,7 +461,8 @@ class HTTP2Protocol(LosableProtocol):
         self.fail_stream(stream, error, reset=False)
 
     def _on_goaway(self, event: h2.events.ConnectionTerminated, now: float) -> None:
-        self.goaway = True
+        if self.life is _OPEN:
+            self.life = _DRAINING
         last = event.last_stream_id if event.last_stream_id is not None else 0
         for stream in list(self.streams.values()):
             if stream.sid > last:
@@ -411,8 +493,7 @@ class HTTP2Protocol(LosableProtocol):
     def can_take_stream(self) -> bool:
         # Our own count: h2's open_outbound_streams walks every stream on each call.
         return (
-            not self.closed
-            and not self.goaway
+            self.life is _OPEN
             and len(self.streams) < self.h2.remote_settings.max_concurrent_streams
         )
 
@@ -536,7 +617,7 @@ class HTTP2Protocol(LosableProtocol):
 
     def close(self) -> None:
         if not self.closed and self.transport is not None:
-            self.closed = True
+            self.life = _CLOSED
             try:
                 self.h2.close_connection()
                 self._flush()
@@ -545,11 +626,10 @@ class HTTP2Protocol(LosableProtocol):
             self.transport.close()
 
     def _maybe_finish(self) -> None:
-        if (self.goaway or self.closed) and not self.streams and not self._finished:
-            self._finished = True
-            if not self.closed and self.transport is not None:
-                self.closed = True
+        if self.life is not _OPEN and self.life is not _FINISHED and not self.streams:
+            if self.life is _DRAINING and self.transport is not None:
                 self.transport.close()
+            self.life = _FINISHED
             self.owner.h2_finished()
 
     def _die(self, exc: AiosonicError) -> None:
@@ -557,7 +637,8 @@ class HTTP2Protocol(LosableProtocol):
             self.error = exc
         if not self.closed and self.transport is not None:
             self.transport.abort()
-        self.closed = True
+        if self.life is not _FINISHED:
+            self.life = _CLOSED
         for stream in list(self.streams.values()):
             self.fail_stream(stream, exc, reset=False)
         self._wake_senders()

@@ -1,13 +1,22 @@
-"""The asyncio side of one HTTP/1.1 connection: an ``asyncio.Protocol`` driving the codec.
+"""One HTTP/1.1 connection: an ``asyncio.Protocol`` driving the sans-IO codec.
 
-The loop calls ``data_received``; that feeds the sans-IO ``ResponseParser``, whose events
-build the ``HttpResponse`` and wake the one request waiting for it. No stream readers, no
-task per request, no ``wait_for``: one future per response head, and one loop timer per
-connection that is re-armed lazily (only when a deadline could be missed), never per request.
+The loop calls ``data_received``; that feeds the ``ResponseParser``, whose events build the
+``HttpResponse`` and wake the one request waiting for it. No stream readers, no task per
+request, no ``wait_for``: one future per response head, and one loop timer per connection
+that is re-armed lazily (only when a deadline could be missed), never per request.
+
+Its life is one state, moved by a table (not a set of flags)::
+
+    IDLE     --start-->      WAITING    a request without a streamed body went out
+    IDLE     --stream-->     SENDING    its head went out; its body is streaming
+    SENDING  --sent-->       WAITING    the body is out: only the response is awaited
+    WAITING  --reuse-->      IDLE       the response ended and the connection is reusable
+    any      --end-->        CLOSED     failed, not reusable, lost, or handed over (101)
 
 It owns: the transport, the exchange in progress (one at a time), read and request
 timeouts, write and read flow control, and telling its owner when an exchange ends and
-whether the connection may be reused. It never touches the pool or decides about redirects.
+whether the connection may be reused. It is made from a dialed connection (``Dialed``),
+never dials, never touches the pool and never decides about redirects or retries.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
+from enum import Enum
 from time import perf_counter
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -32,9 +42,10 @@ from .limits import DEFAULT_LIMITS, Limits
 from .response import HttpResponse
 
 if TYPE_CHECKING:
+    from ._interfaces import Exchange
     from .hooks import Trace
 
-__all__ = ["ExchangeOwner", "HTTP11Protocol"]
+__all__ = ["ExchangeOwner", "HTTP11Protocol", "Life", "early_answer"]
 
 _INF = float("inf")
 # Bodies up to this size are joined to the head and sent in one write.
@@ -50,10 +61,32 @@ class ExchangeOwner(Protocol):
     def exchange_done(self, keep_alive: bool) -> None: ...
 
 
+class Life(Enum):
+    IDLE = "idle"
+    SENDING = "sending"
+    WAITING = "waiting"
+    CLOSED = "closed"
+
+    # Members are singletons: identity hashing (in C) keeps the transition tables cheap.
+    __hash__ = object.__hash__
+
+
+_IDLE, _SENDING, _WAITING, _CLOSED = Life.IDLE, Life.SENDING, Life.WAITING, Life.CLOSED
+_MOVES: dict[tuple[Life, str], Life] = {
+    (_IDLE, "start"): _WAITING,
+    (_IDLE, "stream"): _SENDING,
+    (_SENDING, "sent"): _WAITING,
+    (_WAITING, "reuse"): _IDLE,
+    **{(life, "end"): _CLOSED for life in Life},
+}
+_EXCHANGING = frozenset({_SENDING, _WAITING})
+
+
 class HTTP11Protocol(LosableProtocol):
     """One HTTP/1.1 connection: writes requests, parses responses, enforces timeouts."""
 
     http2 = False
+    http_version = "1.1"
 
     def __init__(
         self,
@@ -65,21 +98,18 @@ class HTTP11Protocol(LosableProtocol):
         self.owner = owner
         self.limits = limits
         self.transport: asyncio.Transport | None = None
-        self.closed = False
+        self.life = _IDLE
         self.parser = ResponseParser(
             self,
             max_head_size=limits.max_head_size,
             max_headers=limits.max_headers,
             max_status_line=limits.max_status_line,
         )
-        self.active = False
-        self.received_any = False
+        self.received_any = False  # of the exchange in progress
         # Why the exchange in progress failed (a timeout, say): what a body sender raises.
         self.failure: BaseException | None = None
-        self._report = True
         self._trace: Trace | None = None
         self._reader: _BodyReader | None = None
-        self._sending_body = False
         self._head_waiter: asyncio.Future[HttpResponse] | None = None
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
@@ -92,6 +122,61 @@ class HTTP11Protocol(LosableProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = _INF
 
+    @property
+    def closed(self) -> bool:
+        return self.life is _CLOSED
+
+    @property
+    def active(self) -> bool:
+        """An exchange is in progress."""
+        return self.life in _EXCHANGING
+
+    # -- HTTPConnection -------------------------------------------------------------------
+
+    @property
+    def is_idle(self) -> bool:
+        return self.life is _IDLE
+
+    @property
+    def is_closed(self) -> bool:
+        return self.life is _CLOSED or self.lost
+
+    def has_expired(self) -> bool:
+        return not self.is_available and not self.active
+
+    async def handle_request(self, exchange: Exchange) -> HttpResponse:
+        """Send the exchange and return its response once the head has arrived.
+
+        Raises ``ConnectionDisconnected`` when the connection fails before the answer (the
+        transport decides whether to try again: ``received_any`` says if the server had
+        started to answer); an answer that comes while the body is still going out (a 413,
+        say) is returned.
+        """
+        stream = exchange.stream
+        trace = exchange.trace
+        waiter = self.start(
+            exchange.head, exchange.data, exchange.method == "HEAD", exchange.deadline,
+            exchange.timeouts.sock_read, exchange.upgrade, trace, stream is not None,
+        )
+        if trace is not None:
+            trace("headers_sent")
+        try:
+            if stream is not None:
+                await self.send_stream(stream, exchange.chunked)
+            return await waiter
+        except ConnectionDisconnected:
+            early = early_answer(waiter)
+            if early is not None:
+                return early
+            raise
+        except BaseException as exc:
+            self.abort(exc)
+            if not waiter.done():
+                waiter.cancel()
+            elif not waiter.cancelled():
+                waiter.exception()  # retrieved: no "exception never retrieved" noise
+            raise
+
     # -- asyncio.Protocol -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -99,7 +184,7 @@ class HTTP11Protocol(LosableProtocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.closed:
+        if self.life is _CLOSED:
             return  # failed and aborted: what still arrives belongs to nobody
         self._last_read = self.loop.time()
         if not self.received_any:
@@ -115,19 +200,19 @@ class HTTP11Protocol(LosableProtocol):
         return None  # let the transport close; connection_lost finishes the response
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         self.mark_lost()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.active:
+        if self.life in _EXCHANGING:
             try:
                 self.parser.feed_eof()
             except AiosonicError as error:
                 self._fail(error)
-        if self.active:  # feed_eof found nothing to finish with
+        if self.life in _EXCHANGING:  # feed_eof found nothing to finish with
             self._fail(ConnectionDisconnected(f"connection lost: {exc}" if exc else
                                               "server closed the connection"))
+        self.life = _CLOSED
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(
@@ -148,7 +233,7 @@ class HTTP11Protocol(LosableProtocol):
     # -- ResponseReceiver -----------------------------------------------------------------
 
     def on_head(self, head: ResponseHead) -> None:
-        if not self.active:
+        if self.life not in _EXCHANGING:
             return
         response = HttpResponse(
             head.status,
@@ -185,7 +270,7 @@ class HTTP11Protocol(LosableProtocol):
             response._feed(data)
 
     def on_complete(self, keep_alive: bool) -> None:
-        if not self.active:
+        if self.life not in _EXCHANGING:
             return  # the exchange already ended (failed while this very read was parsed)
         ref = self._response_ref
         self._response_ref = None
@@ -196,49 +281,48 @@ class HTTP11Protocol(LosableProtocol):
             self.transport.set_protocol(self)
         # A response that ends while its request body is still going out (an early answer)
         # leaves the connection mid-body: never reused.
-        self._end_exchange(keep_alive and not self.closed and not self._sending_body)
+        self._end_exchange(keep_alive and not self.lost and self.life is _WAITING)
 
     # -- exchanges ------------------------------------------------------------------------
 
     @property
-    def is_usable(self) -> bool:
-        """Open, idle, and not half-closed by the server."""
+    def is_available(self) -> bool:
+        """Open, idle, and not half-closed by the server. (IDLE implies the parser is idle
+        too: bytes that come when no response is expected fail the connection.)"""
         transport = self.transport
         return (
-            not self.closed
-            and not self.active
+            self.life is _IDLE
+            and not self.lost
             and transport is not None
             and not transport.is_closing()
-            and self.parser.idle
         )
+
+    is_usable = is_available  # the name the earlier slot code used
 
     def start(
         self,
         head: bytes,
         body: bytes | None,
-        *,
         head_request: bool,
         deadline: float | None,
         sock_read: float | None,
-        report: bool = True,
         upgrade: bool = False,
         trace: Trace | None = None,
+        streaming: bool = False,
     ) -> asyncio.Future[HttpResponse]:
         """Send a request head (and a bytes body); return the future of the response head.
 
-        A streamed body is sent afterwards with ``send_stream``. From here on the exchange
-        ends exactly once, through ``owner.exchange_done`` (unless ``report`` is False, for
-        a CONNECT made while the connection is being set up). With ``upgrade`` a 101
-        (Switching Protocols) answer is accepted, and the caller then ``detach``es.
+        A streamed body (``streaming``) is sent afterwards with ``send_stream``. From here
+        on the exchange ends exactly once, through ``owner.exchange_done``. With
+        ``upgrade`` a 101 (Switching Protocols) answer is accepted, and the caller then
+        ``detach``es.
         """
         transport = self.transport
-        assert transport is not None and not self.active
-        self.active = True
+        assert transport is not None
+        self.life = _MOVES[self.life, "stream" if streaming else "start"]
         self.failure = None
-        self._report = report
         self.received_any = False
         self._trace = trace
-        self._sending_body = False
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
         now = self._last_read = self.loop.time()
@@ -261,7 +345,6 @@ class HTTP11Protocol(LosableProtocol):
     ) -> None:
         """Send a streamed body (chunked, or raw under a known Content-Length), honouring
         write flow control; the iterator is finalised however this ends."""
-        self._sending_body = True
         try:
             if isinstance(body, AsyncIterable):
                 async for piece in body:
@@ -273,7 +356,8 @@ class HTTP11Protocol(LosableProtocol):
             await close_stream(body)
         if chunked:
             await self._write_piece(None, chunked)
-        self._sending_body = False
+        if self.life is _SENDING:
+            self.life = _WAITING
 
     async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
         transport = self.transport
@@ -311,8 +395,7 @@ class HTTP11Protocol(LosableProtocol):
             self._timer.cancel()
             self._timer = None
         self.transport = None
-        self.closed = True
-        self.active = False
+        self.life = _CLOSED
         self.mark_lost()  # nothing of ours left to wait for when the pool closes
         ref = self._response_ref
         self._response_ref = None
@@ -328,11 +411,12 @@ class HTTP11Protocol(LosableProtocol):
         self._fail(exc)
 
     def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.close()
+        transport = self.transport
+        if transport is not None and not self.lost and not transport.is_closing():
+            transport.close()
 
     def _fail(self, exc: BaseException) -> None:
-        if self.active:
+        if self.life in _EXCHANGING:
             self.failure = exc
             waiter = self._head_waiter
             self._head_waiter = None
@@ -347,28 +431,27 @@ class HTTP11Protocol(LosableProtocol):
                 response._fail(exc)
         if self.transport is not None:
             self.transport.abort()
-        self.closed = True
-        if self.active:
+        if self.life in _EXCHANGING:
             self._end_exchange(False)
+        self.life = _CLOSED
 
     def _end_exchange(self, keep_alive: bool) -> None:
-        self.active = False
-        if self._reading_paused and self.transport is not None and not self.closed:
+        self.life = _MOVES[self.life, "reuse" if keep_alive else "end"]
+        if self._reading_paused and self.transport is not None and keep_alive:
             self._reading_paused = False
             self.transport.resume_reading()
-        if self._report:
-            self.owner.exchange_done(keep_alive)
+        self.owner.exchange_done(keep_alive)
 
     def _response_dropped(self, ref: weakref.ref[HttpResponse]) -> None:
         # The caller let go of a response whose body is still arriving: nobody will read
         # the rest, so the connection cannot be reused.
-        if ref is self._response_ref and self.active:
+        if ref is self._response_ref and self.life in _EXCHANGING:
             self._fail(ConnectionDisconnected("response dropped before its body was read"))
 
     # -- read flow control (driven by the response) ---------------------------------------
 
     def pause_body(self) -> None:
-        if not self._reading_paused and self.transport is not None and not self.closed:
+        if not self._reading_paused and self.transport is not None and self.life is not _CLOSED:
             self._reading_paused = True
             self.transport.pause_reading()
 
@@ -376,7 +459,7 @@ class HTTP11Protocol(LosableProtocol):
         if self._reading_paused:
             self._reading_paused = False
             self._last_read = self.loop.time()
-            if self.transport is not None and not self.closed:
+            if self.transport is not None and self.life is not _CLOSED:
                 self.transport.resume_reading()
 
     # -- timeouts -------------------------------------------------------------------------
@@ -400,7 +483,7 @@ class HTTP11Protocol(LosableProtocol):
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_when = _INF
-        if not self.active:
+        if self.life not in _EXCHANGING:
             return
         now = self.loop.time()
         if now >= self._deadline:
@@ -409,6 +492,14 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
         else:
             self._arm(now)
+
+
+def early_answer(waiter: asyncio.Future[HttpResponse]) -> HttpResponse | None:
+    """The response, if the server answered although sending the body failed (it may
+    reply, e.g. 413, and close before taking the whole body)."""
+    if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+        return waiter.result()
+    return None
 
 
 class _BodyReader(asyncio.BufferedProtocol):

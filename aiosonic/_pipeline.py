@@ -1,0 +1,349 @@
+"""The request pipeline: every request, from the client's arguments to its transport.
+
+    redirects -> auth -> hooks and retries -> transmit -> Transport.send(Exchange)
+
+Each layer is a plain function of the one below: it returns the awaitable of the layer
+below when it has nothing to do for this request (so a request pays only for the layers it
+uses: a bare ``get(url)`` goes straight from ``redirects`` to the transport), and a
+coroutine that loops over the layer below when it has work (following redirects,
+answering an auth challenge, trying again). No layer calls back into one above it.
+
+``transmit`` turns one hop into an ``Exchange``: the route, the cookie header, and the
+head from ``HeadCache`` (merged and encoded once per method, URL, header set, body headers
+and route). It owns redirect rules (301/302 turn a POST into a GET, 303 anything but HEAD;
+307/308 replay the body; credentials set for one origin are never sent to another), the
+auth flow, hook calls and the retry loop. It never touches connections or parses bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ._headers import HttpHeaders
+from ._interfaces import Exchange, Transport
+from ._request import Body, HeadCache, watch_upload
+from ._url import URL
+from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
+from .hooks import EventHooks, Trace, call_hooks
+from .request import Request
+from .response import HttpResponse
+from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import ssl as _ssl
+
+    from ._cookies import CookieJar
+    from ._routes import Route
+    from .auth import Auth, AuthsByHost
+    from .proxy import Proxy
+    from .timeout import Timeouts
+
+__all__ = ["Call", "Pipeline"]
+
+Progress = Callable[[int, int | None], object]
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Headers that describe a body; dropped when a redirect turns the request into a GET.
+_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
+# Credentials the caller set for one origin; never sent to another.
+_ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+class Call:
+    """What one request asked for beyond its method, URL, headers and body."""
+
+    __slots__ = (
+        "auth",
+        "download_progress",
+        "follow",
+        "h2",
+        "max_redirects",
+        "origin",
+        "retry",
+        "ssl",
+        "timeouts",
+        "upload_progress",
+        "verify",
+    )
+
+    def __init__(
+        self,
+        timeouts: Timeouts,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        h2: str | None,
+        follow: bool,
+        max_redirects: int | None,
+        origin: tuple[str, str, int],
+        auth: Auth | None = None,
+        retry: RetryPolicy | None = None,
+        upload_progress: Progress | None = None,
+        download_progress: Progress | None = None,
+    ) -> None:
+        self.timeouts = timeouts
+        self.verify = verify
+        self.ssl = ssl
+        self.h2 = h2
+        self.follow = follow
+        self.max_redirects = max_redirects
+        self.origin = origin  # of the request as the caller made it (before redirects)
+        self.auth = auth  # the caller's credentials: for that origin only
+        self.retry = retry
+        self.upload_progress = upload_progress
+        self.download_progress = download_progress
+
+
+class Pipeline:
+    """The layers, as a base of ``HTTPClient`` (they read the client's settings as they
+    are at the time of each request)."""
+
+    cookie_jar: CookieJar | None
+    event_hooks: EventHooks
+    auth: Auth | None
+    auths: AuthsByHost | None
+    trust_env: bool
+    max_redirects: int
+    proxy: Proxy | None
+    _heads: HeadCache
+    _transport: Transport  # what every request is sent through
+
+    def _route(
+        self, url: URL, verify: bool, ssl: _ssl.SSLContext | None, h2: str | None = None
+    ) -> Route:
+        raise NotImplementedError
+
+    # -- redirects ------------------------------------------------------------------------
+
+    def _redirects(
+        self, method: str, url: URL, headers: Any, body: Body, call: Call
+    ) -> Awaitable[HttpResponse]:
+        """The top of the pipeline: the first layer this request uses."""
+        if call.follow:
+            first = self._authenticated(method, url, headers, body, call)
+            return self._follow(first, method, url, headers, body, call)
+        if call.auth is not None or self.auths is not None or self.trust_env:
+            return self._authenticated(method, url, headers, body, call)
+        hooks = self.event_hooks
+        if call.retry is not None or hooks.request or hooks.response or hooks.trace:
+            return self._attempts(method, url, headers, body, call, None)
+        return self._transmit(method, url, headers, body, call, None, None)
+
+    async def _follow(
+        self,
+        first: Awaitable[HttpResponse],
+        method: str,
+        url: URL,
+        headers: Any,
+        body: Body,
+        call: Call,
+    ) -> HttpResponse:
+        response = await first
+        if response.status_code not in REDIRECTS:
+            return response
+        limit = self.max_redirects if call.max_redirects is None else call.max_redirects
+        current = HttpHeaders(headers) if headers else HttpHeaders()
+        seen = {(method, url.unparse())}
+        history: list[HttpResponse] = []
+        while response.status_code in REDIRECTS:
+            location = response.headers.get("location")
+            if not location:
+                break
+            if response._url is not None:
+                url = response._url  # where it was sent (a request hook may have moved it)
+            try:
+                target = url.join(location)
+            except InvalidRequest:
+                break  # not an http(s) target: hand the redirect to the caller
+            await response.discard()
+            history.append(response)
+            if len(history) > limit:
+                raise MaxRedirects(f"more than {limit} redirects (the last to {location!r})")
+            status = response.status_code
+            if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+                method, body = "GET", Body()
+                for name in _BODY_HEADERS:
+                    current.pop(name, None)
+            else:
+                body = body.replay()
+            if target.origin != url.origin:
+                for name in _ORIGIN_BOUND:
+                    current.pop(name, None)
+            key = (method, target.unparse())
+            if key in seen and status in (301, 307, 308):
+                raise MaxRedirects(f"redirect loop back to {target.unparse()!r}")
+            seen.add(key)
+            if "redirect" in self.event_hooks.trace:
+                Trace(self.event_hooks.trace, Request(method, target.unparse(), current))(
+                    "redirect", status_code=status, location=target.unparse()
+                )
+            url = target
+            response = await self._authenticated(method, url, current, body, call)
+        if history:
+            response.history = history
+        return response
+
+    # -- auth -----------------------------------------------------------------------------
+
+    def _auth_for(self, url: URL, headers: HttpHeaders, call: Call) -> Auth | None:
+        """The credentials for one hop: the caller's on the origin they asked for, else
+        ``auths`` for the hop's host, else ``.netrc`` (with ``trust_env``)."""
+        if call.auth is not None and url.origin == call.origin:
+            return call.auth
+        if self.auths is not None:
+            found = self.auths.lookup(url.host, url.port)
+            if found is not None:
+                return found
+        if self.trust_env and url.userinfo is None and "authorization" not in headers:
+            from .auth import netrc_auth
+
+            return netrc_auth(url.host)
+        return None
+
+    def _authenticated(
+        self, method: str, url: URL, headers: Any, body: Body, call: Call
+    ) -> Awaitable[HttpResponse]:
+        if call.auth is None and self.auths is None and not self.trust_env:
+            return self._attempts(method, url, headers, body, call, None)
+        return self._auth_flow(Request(method, url.unparse(), _copy(headers), body=body), call)
+
+    async def _auth_flow(self, request: Request, call: Call) -> HttpResponse:
+        """An auth challenge answered with a new attempt, as the scheme's flow says."""
+        scheme = self._auth_for(request.parsed_url(), request.headers, call)
+        if scheme is None:
+            return await self._attempts_of(request, call)
+        flow = scheme.auth_flow(request)
+        request = next(flow)
+        while True:
+            response = await self._attempts_of(request, call)
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                return response
+            except BaseException:
+                await response.discard()
+                raise
+            await response.discard()
+            request.body = request.body.replay()
+
+    # -- hooks and retries ----------------------------------------------------------------
+
+    def _attempts_of(self, request: Request, call: Call) -> Awaitable[HttpResponse]:
+        return self._attempts(request.method, request.parsed_url(), request.headers,
+                              request.body, call, request)
+
+    def _attempts(
+        self,
+        method: str,
+        url: URL,
+        headers: Any,
+        body: Body,
+        call: Call,
+        request: Request | None,
+    ) -> Awaitable[HttpResponse]:
+        hooks = self.event_hooks
+        if call.retry is None and not (hooks.request or hooks.response or hooks.trace):
+            return self._transmit(method, url, headers, body, call, None, request)
+        if request is None:
+            request = Request(method, url.unparse(), _copy(headers), body=body)
+        return self._retrying(request, call)
+
+    async def _retrying(self, request: Request, call: Call) -> HttpResponse:
+        """Request hooks, then tries under the retry policy, response hooks on each
+        response."""
+        hooks = self.event_hooks
+        policy = call.retry
+        trace = Trace(hooks.trace, request) if hooks.trace else None  # elapsed spans retries
+        attempt = 0
+        while True:
+            attempt += 1
+            if hooks.request:
+                await call_hooks(hooks.request, request)
+            # A one-shot stream is never tried twice: it is gone once sent.
+            last = (
+                policy is None
+                or attempt >= policy.attempts
+                or (request.body.stream is not None and request.body.restart is None)
+            )
+            try:
+                response = await self._transmit(
+                    request.method, request.parsed_url(), request.headers, request.body,
+                    call, trace, request,
+                )
+            except AiosonicError as exc:
+                if last or policy is None or not policy.should_retry_error(request.method, exc):
+                    raise
+                delay = policy.delay(attempt)
+                reason = repr(exc)
+            else:
+                if hooks.response:
+                    await call_hooks(hooks.response, response)
+                if (
+                    last
+                    or policy is None
+                    or not policy.should_retry_status(request.method, response.status_code)
+                ):
+                    return response
+                delay = policy.delay(attempt, response.headers.get("retry-after"))
+                reason = f"status {response.status_code}"
+                await response.discard()
+            if trace is not None:
+                trace("retry", attempt=attempt, delay=delay, reason=reason)
+            await asyncio.sleep(delay)
+            request.body = request.body.replay()
+
+    # -- transmit -------------------------------------------------------------------------
+
+    def _transmit(
+        self,
+        method: str,
+        url: URL,
+        headers: Any,
+        body: Body,
+        call: Call,
+        trace: Trace | None,
+        request: Request | None,
+    ) -> Awaitable[HttpResponse]:
+        """One hop as an ``Exchange``, sent through the client's transport."""
+        if call.upload_progress is not None:
+            body = watch_upload(body, call.upload_progress)
+        jar = self.cookie_jar
+        cookie = jar.header_for(url) if jar is not None else None
+        route, head, pairs, chunked = self._heads.get(
+            method, url, headers, body, cookie, call, self.proxy, self._route
+        )
+        data, stream, restart = body.data, body.stream, body.restart
+        if chunked and data is not None:
+            stream = [data]  # the caller asked for chunked framing
+            restart = stream.copy
+            data = None
+        exchange = Exchange(method, url, route, head, pairs, call.timeouts, data, stream,
+                            chunked, restart, method in IDEMPOTENT, trace)
+        exchange.body = body
+        if request is not None and request.extensions:
+            exchange.extensions = request.extensions
+        sent = self._transport.send(exchange)
+        if jar is None and call.download_progress is None:
+            return sent
+        return _received(sent, url, jar, call.download_progress)
+
+
+async def _received(
+    sent: Awaitable[HttpResponse],
+    url: URL,
+    jar: CookieJar | None,
+    download_progress: Progress | None,
+) -> HttpResponse:
+    response = await sent
+    if jar is not None:
+        jar.extract(url, response.raw_headers)
+    if download_progress is not None:
+        response._watch_download(download_progress)
+    return response
+
+
+def _copy(headers: Any) -> HttpHeaders:
+    """The caller's headers as a new ``HttpHeaders`` that hooks and auth may change."""
+    return HttpHeaders(headers) if headers else HttpHeaders()

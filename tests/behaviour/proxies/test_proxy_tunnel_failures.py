@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import trustme
 from support.h2_servers import H2Peer
-from support.raw import RawRequest, RawServer, simple_response
+from support.raw import RawServer, read_request, simple_response
 
 import aiosonic
+from aiosonic._url import parse_url
 from aiosonic.exceptions import ProxyError
 
 MakeClient = Callable[..., tuple[aiosonic.HTTPClient, aiosonic.TCPConnector]]
@@ -22,19 +23,59 @@ MakeClient = Callable[..., tuple[aiosonic.HTTPClient, aiosonic.TCPConnector]]
 async def test_a_proxy_that_grants_the_tunnel_but_closes_it_is_a_proxy_error(
     raw_server: Callable[..., Any], make_client: MakeClient
 ) -> None:
-    async def grant_and_close(request: RawRequest) -> bytes:
-        assert request.method == "CONNECT"
-        return simple_response(status="200 Connection established",
-                               headers=[("Connection", "close")], content_length=False)
+    # The answer grants the tunnel (its Connection: close speaks of the proxy connection,
+    # which the tunnel now is); then the proxy really closes it before TLS can start.
+    targets: list[str] = []
 
-    proxy: RawServer = await raw_server(respond=grant_and_close)
+    async def grant_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        assert request is not None and request.method == "CONNECT"
+        targets.append(request.target)
+        writer.write(simple_response(status="200 Connection established",
+                                     headers=[("Connection", "close")], content_length=False))
+        await writer.drain()
+        writer.close()
+
+    proxy: RawServer = await raw_server(handler=grant_and_close)
     client = aiosonic.HTTPClient(proxy=aiosonic.Proxy(proxy.url()))
     try:
         with pytest.raises(ProxyError, match=r"proxy closed the tunnel to origin\.test:443"):
             await client.get("https://origin.test/")
     finally:
         await client.close()
-    assert [r.target for r in proxy.requests] == ["origin.test:443"]
+    assert targets == ["origin.test:443"]
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.0 200 Connection established\r\n\r\n",  # tinyproxy
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",  # pproxy
+])
+async def test_any_2xx_opens_the_tunnel_whatever_its_connection_header(
+    raw_server: Callable[..., Any], answer: bytes
+) -> None:
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        assert request is not None and request.method == "CONNECT"
+        writer.write(answer)
+        inner = await read_request(reader)  # the origin's request, through the tunnel
+        assert inner is not None
+        writer.write(simple_response(b"through " + inner.target.encode()))
+        await writer.drain()
+        await reader.read()
+
+    proxy: RawServer = await raw_server(handler=tunnel)
+    client = aiosonic.HTTPClient(proxy=aiosonic.Proxy(proxy.url()))
+    try:
+        # A plain-http origin is reached through a tunnel as a WebSocket is: on a route
+        # asking for one (an ordinary http:// request goes in absolute-form instead).
+        route = client.connector.route(parse_url("http://origin.test/"), None,
+                                       aiosonic.Proxy(proxy.url()), tunnel=True)
+        dialed = await client.connector.dialer.dial(route, aiosonic.Timeouts(), None)
+        assert dialed.alpn == "http/1.1"
+        dialed.transport.write(b"GET /x HTTP/1.1\r\nHost: origin.test\r\n\r\n")
+        dialed.close()
+    finally:
+        await client.close()
 
 
 # ------------------------------------------------------------------------ TLS + h2 via CONNECT

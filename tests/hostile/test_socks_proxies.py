@@ -208,6 +208,8 @@ async def test_bytes_after_the_reply_reach_the_callers_protocol_exactly_once(
     """The reply and the target's first bytes in one segment, more later and a lot more:
     the caller's protocol sees every byte once, in order."""
     tail = bytes(range(256)) * 8192  # 2 MiB
+    handed_over = asyncio.Event()  # open_socks returned: the client's reading is paused
+    rest_written = asyncio.Event()
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(3)
@@ -215,8 +217,11 @@ async def test_bytes_after_the_reply_reach_the_callers_protocol_exactly_once(
         await reader.read(300)
         writer.write(b"\x05\x00\x00\x03\xff" + b"a" * 255 + b"\x00\x50" + b"HELLO ")
         await writer.drain()
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(handed_over.wait(), 10)
+        # Written while the client does not read: what the socket holds arrives and waits,
+        # the rest stays in this side's buffer (drain returns once the client reads again).
         writer.write(b"WORLD\n" + tail)
+        rest_written.set()
         await writer.drain()
         writer.close()
 
@@ -224,8 +229,9 @@ async def test_bytes_after_the_reply_reach_the_callers_protocol_exactly_once(
     proxy = parse_socks_url(f"socks5h://{srv.netloc}")
     loop = asyncio.get_running_loop()
     transport, leftover = await asyncio.wait_for(open_socks(loop, proxy, *TARGET), 10)
+    handed_over.set()
     assert leftover == b"HELLO "
-    await asyncio.sleep(0.1)  # the rest has arrived by now and waits, reading being paused
+    await asyncio.wait_for(rest_written.wait(), 10)  # the rest was sent, reading being paused
     protocol = Collect()
     transport.set_protocol(protocol)
     protocol.connection_made(transport)

@@ -43,6 +43,9 @@ class Seen:
     close_reasons: list[str] = field(default_factory=list)
     pings: list[bytes] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)  # flood: messages sent so far
+    # flood: set once the server's socket is full (writing paused): it cannot send more
+    # until the client reads
+    flood_blocked: asyncio.Event = field(default_factory=asyncio.Event)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -108,6 +111,8 @@ def _build(seen: Seen) -> web.Application:
         for i in range(count):
             await ws.send_bytes(i.to_bytes(4, "big") + bytes(size - 4))
             seen.sent[-1] = i + 1
+            if request.protocol.writing_paused:
+                seen.flood_blocked.set()
 
         async def on_text(text: str) -> None:
             await ws.send_str(text)

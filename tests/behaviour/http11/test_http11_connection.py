@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from support.app import AppServer, echo_body, loads, payload
 from support.raw import RawServer
+from support.waits import eventually, pooled_protocols
 
 import aiosonic
 from aiosonic.exceptions import ConnectionDisconnected, InvalidRequest, RequestTimeout
@@ -89,7 +90,8 @@ async def test_a_body_left_unread_for_a_while_still_arrives_whole(
     # while nobody reads, and must resume when the body is finally read.
     size = 12 * 1024 * 1024
     response = await client.get(server.url(f"/stream/{size}"))
-    await asyncio.sleep(0.3)
+    (protocol,) = pooled_protocols(client)
+    await eventually(lambda: protocol._reading_paused)  # the buffer is full: reading paused
     assert await response.content() == payload(size)
     again = await client.get(server.url("/echo"))
     assert loads(await again.content())["port"] == server.state.ports[0]

@@ -165,7 +165,10 @@ async def test_upload_never_exceeds_the_servers_window(scripted, new_client):
             return sum(len(request.body) for request in peer.requests.values())
 
         await peer.wait_for(lambda: received() >= 65_535)
-        await asyncio.sleep(0.3)  # time for an overrun to arrive, if the client would
+        # A PING round trip: whatever the client sent before answering it (an overrun
+        # included, if the client would) has been read and processed once the ack is in.
+        peer.ping(b"window..")
+        await peer.wait_for(lambda: b"window.." in peer.ping_acks)
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(peer.pump(), 0.1)
         observed["before_update"] = received()

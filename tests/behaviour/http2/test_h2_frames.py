@@ -215,14 +215,19 @@ async def test_goaway_mid_flight(scripted, new_client, trusting_context, transpo
 
 
 async def test_goaway_on_an_idle_connection_moves_to_a_new_one(scripted, new_client):
+    one_read = asyncio.Event()  # the client has /one's body: the connection is idle
+    drained = asyncio.Event()  # the client closed the idle connection after the GOAWAY
+
     async def scenario(peer):
         if peer.index == 0:
             await peer.wait_for(lambda: len(peer.complete()) == 1)
             (request,) = peer.complete()
             peer.respond(request.stream_id, b"one")
-            await asyncio.sleep(0.05)
+            await asyncio.wait_for(one_read.wait(), 5)
             peer.goaway(request.stream_id)
             await peer.wait_eof()
+            if peer.eof:
+                drained.set()
             return
         await peer.serve()
 
@@ -230,7 +235,9 @@ async def test_goaway_on_an_idle_connection_moves_to_a_new_one(scripted, new_cli
     client = new_client()
     resp = await client.get(srv.url("/one"), http2=True)
     assert await resp.content() == b"one"
-    await asyncio.sleep(0.2)  # the GOAWAY arrives on the idle connection
+    one_read.set()
+    # The GOAWAY arrives on the idle connection, which the client then closes (drained).
+    await asyncio.wait_for(drained.wait(), 12)
     resp = await client.get(srv.url("/two"), http2=True)
     assert await resp.content() == b"/two on 1"
     assert len(srv.peers[0].requests) == 1
@@ -355,13 +362,16 @@ async def test_ping_from_the_server_is_acknowledged(scripted, new_client):
         await peer.wait_for(lambda: opaque in peer.ping_acks)
         peer.respond(request.stream_id, b"after ping")
         peer.ping(b"idle....")  # and on an idle connection
+        await peer.wait_for(lambda: b"idle...." in peer.ping_acks)
+        idle_acked.set()
         await peer.serve()
 
+    idle_acked = asyncio.Event()
     srv = await scripted(scenario)
     client = new_client()
     resp = await client.get(srv.url("/p"), http2=True)
     assert await resp.content() == b"after ping"
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(idle_acked.wait(), 10)  # the idle PING was answered
     resp = await client.get(srv.url("/q"), http2=True)
     assert await resp.content() == b"/q on 0"
     assert srv.peers[0].ping_acks == [opaque, b"idle...."]

@@ -284,9 +284,12 @@ async def test_the_request_deadline_bounds_the_wait_for_a_free_stream(
     scripted: StartScripted, make_client: MakeClient
 ) -> None:
     release = asyncio.Event()
+    hold_arrived = asyncio.Event()  # /hold has the only stream
 
     async def scenario(peer: H2Peer) -> None:
         def answer(peer: H2Peer, request: ScriptedRequest) -> None:
+            if request.path == "/hold":
+                hold_arrived.set()
             if request.path != "/hold" or release.is_set():
                 peer.respond(request.stream_id, request.path.encode())
 
@@ -299,7 +302,7 @@ async def test_the_request_deadline_bounds_the_wait_for_a_free_stream(
     warm = await client.get(srv.url("/warm"), http2=True)  # the server's limit is now known
     assert await warm.content() == b"/warm"
     held = asyncio.create_task(client.get(srv.url("/hold"), http2=True))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(hold_arrived.wait(), 5)
     patient = asyncio.create_task(client.get(srv.url("/patient"), http2=True,
                                              timeouts=NO_LIMITS))
     with pytest.raises(RequestTimeout, match="waiting for a free HTTP/2 stream"):
@@ -415,9 +418,11 @@ async def test_wait_requests_watches_open_h2_streams(
     scripted: StartScripted, make_client: MakeClient
 ) -> None:
     release = asyncio.Event()
+    arrived = asyncio.Event()  # the server has the request: its stream is open
 
     async def scenario(peer: H2Peer) -> None:
         def answer(peer: H2Peer, request: ScriptedRequest) -> None:
+            arrived.set()
             if release.is_set():
                 peer.respond(request.stream_id, request.path.encode())
 
@@ -427,7 +432,7 @@ async def test_wait_requests_watches_open_h2_streams(
     srv = await scripted(scenario)
     client, _ = make_client()
     pending = asyncio.create_task(client.get(srv.url("/slow"), http2=True))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(arrived.wait(), 5)
     assert await client.wait_requests(timeout=0.1) is False  # a stream is still open
     release.set()
     assert await (await pending).content() == b"/slow"

@@ -8,6 +8,7 @@ import base64
 import pytest
 from support.app import loads, payload
 from support.raw import read_request, simple_response
+from support.waits import eventually, pooled_protocols
 
 import aiosonic
 from aiosonic.pools import CyclicQueuePool, SmartPool
@@ -132,16 +133,22 @@ async def test_no_reuse_after_close_even_if_server_keeps_socket_open(
 async def test_keep_alive_connection_closed_by_server_while_idle(raw_server, client):
     # The server answers one request per connection and then silently closes it (no
     # "Connection: close" header). The next request must still succeed.
+    closed = asyncio.Event()
+
     async def handler(reader, writer):
         request = await read_request(reader)
         assert request is not None
         writer.write(simple_response(request.target.encode()))
         await writer.drain()
-        # returning closes the connection
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     srv = await raw_server(handler=handler)
     assert await (await client.get(srv.url("/one"))).content() == b"/one"
-    await asyncio.sleep(0.05)
+    (idle,) = pooled_protocols(client)
+    await asyncio.wait_for(closed.wait(), 5)
+    await eventually(lambda: idle.is_closed)  # the client saw the FIN while idle
     assert await (await client.get(srv.url("/two"))).content() == b"/two"
     assert await (await client.get(srv.url("/three"))).content() == b"/three"
     assert srv.connections == 3

@@ -68,7 +68,8 @@ async def test_slow_consumer_pauses_the_socket(app: WSApp, client: WebSocketClie
     ws = await client.connect(url, compress=False, max_queue=8, start_keepalive=False)
     protocol = ws._protocol
     await eventually(lambda: protocol.reading_paused)
-    await asyncio.sleep(0.2)  # the reader is asleep; the server keeps trying to send
+    # The reader is asleep; the server keeps trying to send until its socket is full.
+    await asyncio.wait_for(app.seen.flood_blocked.wait(), 10)
     assert protocol.reading_paused
     # At most max_queue messages plus what one socket read (256 KiB) can hold.
     assert 8 <= len(protocol.messages) <= 8 + 256 * 1024 // SIZE + 1
@@ -91,7 +92,9 @@ async def test_drop_frames_drops_instead_of_pausing(app: WSApp, client: WebSocke
     protocol = ws._protocol
     await eventually(lambda: bool(app.seen.sent) and app.seen.sent[0] == 50)
     await eventually(lambda: len(protocol.messages) == 4)
-    await asyncio.sleep(0.05)
+    # The server answers a ping after its 50 messages: once the pong is in, all 50 were read.
+    await ws.ping(b"after the flood")
+    assert await ws.receive_pong(timeout=5) == b"after the flood"
     assert len(protocol.messages) == 4  # the other 46 were dropped, not buffered
     assert not protocol.reading_paused
     firsts = [int.from_bytes((await ws.receive_bytes())[:4], "big") for _ in range(4)]
@@ -128,7 +131,8 @@ async def test_sends_wait_while_the_server_does_not_read(
     sender = asyncio.ensure_future(send_all())
     protocol = ws._protocol
     await eventually(lambda: protocol._writing_paused)
-    await asyncio.sleep(0.1)
+    # The sender is parked on the full transport (waiting for it to drain).
+    await eventually(lambda: bool(protocol._drain_waiters))
     assert not sender.done()  # waiting for the transport to drain, not buffering 64 MiB
     transport = protocol.transport
     assert transport is not None

@@ -76,31 +76,3 @@ async def test_the_request_deadline_cuts_a_slow_connect_short(make_client: MakeC
             await client.get(listener.url("/"), timeouts=timeouts)
     finally:
         listener.close()
-
-
-# ------------------------------------------------------------------------ TLS + h2 via CONNECT
-
-
-async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A CONNECT proxy: open the asked-for TCP connection and copy bytes both ways."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    method, authority, _ = head.split(b"\r\n", 1)[0].split(b" ", 2)
-    assert method == b"CONNECT"
-    host, _, port = authority.decode("ascii").rpartition(":")
-    up_reader, up_writer = await asyncio.open_connection(host, int(port))
-    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-
-    async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        try:
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        finally:
-            sink.close()
-
-    try:
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
-    finally:
-        up_writer.close()
-
-

@@ -159,7 +159,14 @@ class NetworkTransport:
         conn = pool.acquire_nowait(key)
         if conn is None:
             return None, False
-        return conn, _reusable(conn, route, trace)
+        protocol = conn.protocol  # _reusable(conn, route, trace), inlined on the hot path
+        if protocol is None or conn.key != key or not protocol.is_available:
+            return conn, False
+        if trace is not None:
+            trace("connection_reused", http_version=protocol.http_version)
+        if negotiated is None:
+            route.negotiated = "http/1.1"
+        return conn, True
 
     async def _slot(
         self, pool: BasePool, route: Route, exchange: Exchange, held: Connection | None

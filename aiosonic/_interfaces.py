@@ -77,6 +77,7 @@ class Exchange:
         restart: Callable[[], Stream] | None = None,
         idempotent: bool = False,
         trace: Trace | None = None,
+        body: Body | None = None,
         *,
         upgrade: bool = False,
     ) -> None:
@@ -95,7 +96,7 @@ class Exchange:
         self.upgrade = upgrade  # asks to switch protocols (a 101 answer is accepted)
         self.deadline: float | None = None
         self.extensions: dict[str, Any] | None = None  # a hook's Request.extensions
-        self.body: Body | None = None  # the body as the caller gave it (for transports)
+        self.body = body  # the body as the caller gave it (for transports)
         self._h2_headers: list[tuple[bytes, bytes]] | None = None
 
     @property

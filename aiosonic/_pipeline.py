@@ -320,8 +320,7 @@ class Pipeline:
             restart = stream.copy
             data = None
         exchange = Exchange(method, url, route, head, pairs, call.timeouts, data, stream,
-                            chunked, restart, method in IDEMPOTENT, trace)
-        exchange.body = body
+                            chunked, restart, method in IDEMPOTENT, trace, body)
         if request is not None and request.extensions:
             exchange.extensions = request.extensions
         sent = self._transport.send(exchange)

@@ -77,8 +77,20 @@ class NetworkTransport:
         route = exchange.route
         pool = route.pool or self.default_pool
         retried = unprocessed = 0
+        key = route.key
         while True:
-            conn, reused = self._ready(pool, route, exchange.trace)
+            conn = None
+            if route.negotiated == "http/1.1":
+                # The common case, without a call: an idle HTTP/1.1 connection of the route.
+                conn = pool.acquire_nowait(key)
+                reused = False
+                if conn is not None and conn.key == key:
+                    protocol = conn.protocol
+                    reused = protocol is not None and protocol.is_available
+                if reused and exchange.trace is not None:
+                    exchange.trace("connection_reused", http_version="1.1")
+            else:
+                conn, reused = self._ready(pool, route, exchange.trace)
             if not reused:
                 conn, reused = await self._slot(pool, route, exchange, conn)
             assert conn is not None

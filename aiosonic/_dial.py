@@ -292,7 +292,7 @@ class Dialer:
                     route.ssl_context,
                     server_hostname=route.server_hostname,
                 )
-            except (OSError, ConnectionError) as exc:
+            except OSError as exc:
                 if transport.is_closing() and not isinstance(exc, ssl.SSLError):
                     raise ProxyError(f"proxy closed the tunnel to {tunnel}") from exc
                 raise map_oserror(exc, f"cannot connect to {tunnel} through the proxy") from exc

@@ -99,14 +99,6 @@ class Route:
         """Proxy credentials for the request head (only when the proxy sees the request)."""
         return self.proxy_authorization if self.absolute_form else None
 
-    @property
-    def multiplexed(self) -> bool:
-        """True while new connections may come up as HTTP/2 (so requests should wait for
-        the one being opened rather than open their own): the server chose h2 last time,
-        or HTTP/2 is offered and the server has not answered with HTTP/1.1."""
-        negotiated = self.negotiated
-        return negotiated == "h2" or (self.http2 is not None and negotiated != "http/1.1")
-
     def __repr__(self) -> str:
         return f"<Route {self.key!r}>"
 

@@ -162,8 +162,7 @@ class NetworkTransport:
         route), (slot, False) for a free slot that must be dialed first, (None, False) if
         none is to be had now (``_slot`` then waits, or opens one)."""
         key = route.key
-        negotiated = route.negotiated  # _multiplexed(route), inlined on the hot path
-        if negotiated == "h2" or (route.http2 is not None and negotiated != "http/1.1"):
+        if _multiplexed(route):
             conn = pool.acquire_shared(key)
             if conn is not None and trace is not None:
                 trace("connection_reused", http_version="2")
@@ -171,14 +170,7 @@ class NetworkTransport:
         conn = pool.acquire_nowait(key)
         if conn is None:
             return None, False
-        protocol = conn.protocol  # _reusable(conn, route, trace), inlined on the hot path
-        if protocol is None or conn.key != key or not protocol.is_available:
-            return conn, False
-        if trace is not None:
-            trace("connection_reused", http_version=protocol.http_version)
-        if negotiated is None:
-            route.negotiated = "http/1.1"
-        return conn, True
+        return conn, _reusable(conn, route, trace)
 
     async def _slot(
         self, pool: BasePool, route: Route, exchange: Exchange, held: Connection | None
@@ -267,7 +259,9 @@ def _reusable(conn: Connection, route: Route, trace: Trace | None) -> bool:
 
 
 def _multiplexed(route: Route) -> bool:
-    """``route.multiplexed``, as a function (cheaper than a property)."""
+    """True while new connections of ``route`` may come up as HTTP/2 (so requests wait for
+    the one being opened rather than open their own): the server chose h2 last time, or
+    HTTP/2 is offered and the server has not answered with HTTP/1.1."""
     negotiated = route.negotiated
     return negotiated == "h2" or (route.http2 is not None and negotiated != "http/1.1")
 

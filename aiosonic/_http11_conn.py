@@ -28,7 +28,14 @@ from enum import Enum
 from time import perf_counter
 from typing import TYPE_CHECKING, Protocol, cast
 
-from ._http11 import LAST_CHUNK, Framing, ResponseHead, ResponseParser, encode_chunk
+from ._http11 import (
+    BY_CHUNKS,
+    BY_LENGTH,
+    LAST_CHUNK,
+    ResponseHead,
+    ResponseParser,
+    encode_chunk,
+)
 from ._lifecycle import LosableProtocol
 from ._request import close_stream
 from .exceptions import (
@@ -241,11 +248,11 @@ class HTTP11Protocol(LosableProtocol):
             head.version,
             None,
             head.content_encoding,
-            head.framing is Framing.CHUNKED,
+            head.framing is BY_CHUNKS,
             head.header_block,
         )
         if (
-            head.framing is Framing.LENGTH
+            head.framing is BY_LENGTH
             and head.content_length is not None
             and head.content_length > _BUFFERED_ABOVE
             and self.transport is not None

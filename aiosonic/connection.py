@@ -97,6 +97,12 @@ class ConnectionState(Enum):
     __hash__ = object.__hash__
 
 
+# The members as module globals for the hot path (on CPython 3.10 and 3.11 reading a member
+# off its Enum class costs a descriptor call).
+NEW, IDLE, ACTIVE, CLOSED = (
+    ConnectionState.NEW, ConnectionState.IDLE, ConnectionState.ACTIVE, ConnectionState.CLOSED
+)
+
 _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
     (ConnectionState.NEW, "acquire"): ConnectionState.ACTIVE,
     (ConnectionState.IDLE, "acquire"): ConnectionState.ACTIVE,
@@ -116,7 +122,7 @@ class Connection:
         # Any: a ConnectionConfig, or (as pools of 0.22 passed it) the connector.
         self.config = ConnectionConfig.of(config)
         self.pool: SlotOwner | None = None
-        self.state = ConnectionState.NEW
+        self.state = NEW
         self.key: Hashable | None = None
         self.protocol: HTTP11Protocol | HTTP2Protocol | None = None
         self.requests_count = 0
@@ -134,7 +140,7 @@ class Connection:
 
     @property
     def is_idle(self) -> bool:
-        return self.state is ConnectionState.IDLE
+        return self.state is IDLE
 
     def is_open(self) -> bool:
         """True if it holds a connection that can carry a new request right now."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from ._lifecycle import close_all
 from ._values import ValueObject
-from .connection import Connection, ConnectionConfig, ConnectionState
+from .connection import ACTIVE, CLOSED, IDLE, Connection, ConnectionConfig
 from .exceptions import ConnectionPoolAcquireTimeout, RequestTimeout
 
 __all__ = ["BasePool", "CyclicQueuePool", "PoolConfig", "SmartPool"]
@@ -203,11 +203,11 @@ class BasePool:
 
     def release(self, conn: Connection) -> None:
         """Give a slot back; an open connection becomes idle, a shut one free to reconnect."""
-        if conn.state is ConnectionState.CLOSED:
+        if conn.state is CLOSED:
             return
-        if conn.state is not ConnectionState.ACTIVE:
+        if conn.state is not ACTIVE:
             raise RuntimeError(f"releasing a connection that is {conn.state.value}")
-        if conn.transition(conn.free_event()) is ConnectionState.IDLE and self.max_idle:
+        if conn.transition(conn.free_event()) is IDLE and self.max_idle:
             conn.idle_since = time.monotonic()
             if self._sweep is None:
                 loop = asyncio.get_running_loop()
@@ -286,7 +286,7 @@ class BasePool:
             del self._multiplexed[key]
         self.capacity_freed(conn)
         conn.reset()
-        if conn.state is ConnectionState.ACTIVE:
+        if conn.state is ACTIVE:
             self.release(conn)
 
     def opening(self, key: Hashable) -> asyncio.Future[None] | None:
@@ -397,7 +397,7 @@ class SmartPool(BasePool):
         return None
 
     def _put(self, conn: Connection) -> None:
-        if conn.state is ConnectionState.IDLE and conn.key is not None:
+        if conn.state is IDLE and conn.key is not None:
             self._idle.setdefault(conn.key, []).append(conn)
             self._lru[conn] = None
         else:

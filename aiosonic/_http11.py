@@ -6,7 +6,10 @@ anything that could split the message), ``encode_chunk`` frames one piece of a c
 Response side: ``ResponseParser`` is fed whatever bytes the transport delivers, in any split,
 and reports to a ``ResponseReceiver``: ``on_head`` once per final response, ``on_body`` per
 piece of body, ``on_complete`` at its end. The head is validated by llhttp (through
-httptools); the body framing is decided here, from the head and the request method:
+httptools) and collected from its callbacks as it goes (status reason, header pairs, the
+few headers that decide framing): nothing scans the head a second time. Only the head is
+fed to llhttp (and chunked bodies, which it decodes); the body framing is decided here,
+from the head and the request method:
 
     HEAD request, 1xx, 204, 304      no body
     Transfer-Encoding, chunked last  llhttp decodes the chunks (and trailers)
@@ -41,16 +44,26 @@ __all__ = [
     "ResponseReceiver",
     "encode_chunk",
     "encode_request_head",
-    "split_header_block",
 ]
 
 LAST_CHUNK = b"0\r\n\r\n"
 
-_FRAMING_HEADERS = re.compile(
-    rb"\r\n(content-length|transfer-encoding|connection|content-encoding)[ \t]*:[ \t]*"
-    rb"([^\r]*?)[ \t]*(?=\r\n|$)",
-    re.IGNORECASE,
-)
+# The headers that decide framing, by the spellings servers send (other spellings are
+# lowered first): what ``on_header`` remembers of them.
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _CONTENT_ENCODING = range(4)
+_FRAMING_NAMES = {
+    spelling: kind
+    for name, kind in (
+        (b"content-length", _CONTENT_LENGTH),
+        (b"transfer-encoding", _TRANSFER_ENCODING),
+        (b"connection", _CONNECTION),
+        (b"content-encoding", _CONTENT_ENCODING),
+    )
+    for spelling in (name, name.title())
+}
+_FRAMING_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
+# The last byte of a header value that llhttp left untrimmed (``in`` on bytes: b"" too).
+_WHITESPACE = (b" ", b"\t")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
 _FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
@@ -110,8 +123,8 @@ class ResponseHead:
         "content_encoding",
         "content_length",
         "framing",
-        "header_block",
         "keep_alive",
+        "raw_headers",
         "reason",
         "status",
         "version",
@@ -122,7 +135,7 @@ class ResponseHead:
         status: int,
         reason: str,
         version: str,
-        header_block: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
         framing: Framing,
         content_length: int | None,
         keep_alive: bool,
@@ -131,27 +144,11 @@ class ResponseHead:
         self.status = status
         self.reason = reason
         self.version = version
-        self.header_block = header_block  # the header lines, CRLF-separated, validated
+        self.raw_headers = raw_headers  # (name, value) as llhttp validated them, in order
         self.framing = framing
         self.content_length = content_length
         self.keep_alive = keep_alive
         self.content_encoding = content_encoding
-
-
-    @property
-    def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return split_header_block(self.header_block)
-
-
-def split_header_block(block: bytes) -> list[tuple[bytes, bytes]]:
-    """``[(name, value)]`` from header lines llhttp has already validated."""
-    if not block:
-        return []
-    pairs = []
-    for line in block.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        pairs.append((name, value.strip(b" \t")))
-    return pairs
 
 
 class ResponseReceiver(Protocol):
@@ -201,6 +198,9 @@ class ResponseParser:
 
     __slots__ = (
         "_chunk_done",
+        "_connection",
+        "_content_encoding",
+        "_content_length",
         "_expected",
         "_framing_bytes",
         "_head_buf",
@@ -209,11 +209,14 @@ class ResponseParser:
         "_keep_alive",
         "_llhttp",
         "_messages",
+        "_pairs",
+        "_reason",
         "_received",
         "_receiver",
         "_remaining",
         "_scan_from",
         "_state",
+        "_transfer_encoding",
         "_upgrade",
         "max_head_size",
         "max_headers",
@@ -316,6 +319,12 @@ class ResponseParser:
         self._head_complete = False
         self._messages = 0
         self._chunk_done = False
+        self._pairs: list[tuple[bytes, bytes]] = []
+        self._reason = b""
+        self._content_length: bytes | None = None
+        self._transfer_encoding: bytes | None = None
+        self._connection: bytes | None = None
+        self._content_encoding: bytes | None = None
         self._llhttp = httptools.HttpResponseParser(self)
 
     def _feed_head(self, data: bytes) -> bytes:
@@ -341,7 +350,7 @@ class ResponseParser:
             self._state = _DONE
             raise HttpParsingError("response head is not valid HTTP/1.1")
         rest = buf[end:] if end < len(buf) else b""
-        self._on_head_done(buf[: end - 4])
+        self._on_head_done(buf)
         return rest
 
     def _llhttp_feed(self, data: bytes) -> None:
@@ -360,8 +369,8 @@ class ResponseParser:
                 raise cause from None
             raise HttpParsingError(f"invalid response from server: {exc}") from None
 
-    # httptools callbacks, called from inside feed_data. Header lines are not reported one by
-    # one (a Python call per header costs more than splitting the validated head below).
+    # httptools callbacks, called from inside feed_data. The head is collected here, a
+    # header at a time, as llhttp validates it: nothing re-scans the head afterwards.
 
     def on_message_begin(self) -> None:
         self._messages += 1
@@ -370,6 +379,34 @@ class ResponseParser:
             # The response stands, but the connection must not be reused.
             self._keep_alive = False
             raise _TrailingData
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason  # in pieces when the status line arrives in pieces
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._head_complete:
+            return  # a trailer field of a chunked body: not part of the head
+        if value[-1:] in _WHITESPACE:
+            value = value.rstrip(b" \t")  # llhttp keeps the trailing whitespace
+        self._pairs.append((name, value))
+        kind = _FRAMING_NAMES.get(name)
+        if kind is None:
+            if len(name) not in _FRAMING_LENGTHS:
+                return
+            kind = _FRAMING_NAMES.get(name.lower())
+            if kind is None:
+                return
+        if kind == _CONTENT_LENGTH:
+            self._content_length = value  # llhttp refuses a second one, even an equal one
+        elif kind == _TRANSFER_ENCODING:
+            known = self._transfer_encoding
+            self._transfer_encoding = value if known is None else known + b"," + value
+        elif kind == _CONNECTION:
+            known = self._connection
+            self._connection = value if known is None else known + b"," + value
+        else:
+            known = self._content_encoding
+            self._content_encoding = value if known is None else known + b"," + value
 
     def on_headers_complete(self) -> None:
         self._head_complete = True
@@ -383,7 +420,8 @@ class ResponseParser:
 
     # -- framing --------------------------------------------------------------------------
 
-    def _on_head_done(self, head: bytes) -> None:
+    def _on_head_done(self, buf: bytes) -> None:
+        """The head llhttp accepted, which ``buf`` starts with: decide the framing."""
         llhttp = self._llhttp
         status: int = llhttp.get_status_code()
         if 100 <= status < 200 and status != 101:
@@ -391,43 +429,24 @@ class ResponseParser:
             self._reset_head()
             return
         version: str = llhttp.get_http_version()
+        status_end = buf.find(b"\r\n")
         if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
             self._state = _DONE
-            status_line = head.partition(b"\r\n")[0]
-            raise HttpParsingError(f"invalid status line {status_line!r}")
+            raise HttpParsingError(f"invalid status line {buf[:status_end]!r}")
         if status == 101 and not self._upgrade:
             self._state = _DONE
             raise HttpParsingError("101 Switching Protocols to a request that asked no upgrade")
-        first_break = head.find(b"\r\n")
-        if (first_break if first_break >= 0 else len(head)) > self.max_status_line:
+        if status_end > self.max_status_line:
             self._state = _DONE
             raise HttpParsingError(f"status line longer than {self.max_status_line} bytes")
-        if head.count(b"\r\n") > self.max_headers:
+        pairs = self._pairs
+        if len(pairs) > self.max_headers:
             self._state = _DONE
             raise HttpParsingError(f"response has more than {self.max_headers} headers")
-        status_line, _, block = head.partition(b"\r\n")
-        reason = status_line.split(b" ", 2)[2] if status_line.count(b" ") >= 2 else b""
-        content_length = transfer_encoding = connection = content_encoding = None
-        # One regex scan finds the few headers that decide framing; the full header list
-        # is split only if somebody asks for it (``split_header_block``).
-        for name, value in _FRAMING_HEADERS.findall(head):
-            name = name.lower()
-            if name == b"content-length":
-                if content_length is not None and content_length != value:
-                    self._state = _DONE
-                    raise HttpParsingError("response has conflicting Content-Length headers")
-                content_length = value
-            elif name == b"transfer-encoding":
-                transfer_encoding = (
-                    value if transfer_encoding is None else transfer_encoding + b"," + value
-                )
-            elif name == b"connection":
-                connection = value if connection is None else connection + b"," + value
-            else:
-                content_encoding = (
-                    value if content_encoding is None else content_encoding + b"," + value
-                )
-        keep_alive = _keep_alive(version, connection)
+        transfer_encoding = self._transfer_encoding
+        content_length = self._content_length
+        content_encoding = self._content_encoding
+        keep_alive = _keep_alive(version, self._connection)
         length: int | None = None
         if self._is_head or status in (101, 204, 304):
             framing = NO_FRAMING
@@ -445,9 +464,9 @@ class ResponseParser:
         self._receiver.on_head(
             ResponseHead(
                 status,
-                reason.decode("latin-1"),
+                self._reason.decode("latin-1"),
                 version,
-                block,
+                pairs,
                 framing,
                 length,
                 keep_alive,

@@ -246,10 +246,9 @@ class HTTP11Protocol(LosableProtocol):
             head.status,
             head.reason,
             head.version,
-            None,
+            head.raw_headers,
             head.content_encoding,
             head.framing is BY_CHUNKS,
-            head.header_block,
         )
         if (
             head.framing is BY_LENGTH

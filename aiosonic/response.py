@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._decode import BodyDecoder, make_decoder
 from ._headers import HttpHeaders
-from ._http11 import split_header_block
 from .exceptions import AiosonicError, ConnectionDisconnected, HTTPStatusError
 from .limits import DEFAULT_LIMITS
 
@@ -95,7 +94,6 @@ class HttpResponse:
         "_cookies",
         "_error",
         "_head_at",
-        "_header_block",
         "_headers",
         "_history",
         "_limits",
@@ -120,15 +118,11 @@ class HttpResponse:
         raw_headers: list[tuple[bytes, bytes]] | None = None,
         content_encoding: bytes | None = None,
         chunked: bool = False,
-        header_block: bytes = b"",
     ) -> None:
         self.status_code = status_code
         self.reason = reason
         self.http_version = http_version
-        # HTTP/1.1 hands over the validated header lines; they are split into pairs only
-        # when somebody reads raw_headers, headers or cookies.
-        self._raw_headers = raw_headers
-        self._header_block = header_block
+        self._raw_headers = raw_headers or []
         self.chunked = chunked
         self._content_encoding = content_encoding
         self._headers: HttpHeaders | None = None
@@ -160,10 +154,7 @@ class HttpResponse:
     @property
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers as ``[(name, value)]`` bytes, in wire order and original case."""
-        raw = self._raw_headers
-        if raw is None:
-            raw = self._raw_headers = split_header_block(self._header_block)
-        return raw
+        return self._raw_headers
 
     @raw_headers.setter
     def raw_headers(self, value: list[tuple[bytes, bytes]]) -> None:

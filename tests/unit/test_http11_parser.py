@@ -182,6 +182,34 @@ def test_transfer_encoding_not_ending_in_chunked_reads_until_close() -> None:
     assert recorder.body == b"abc"
 
 
+def test_trailers_are_not_part_of_the_head() -> None:
+    recorder = run(CHUNKED)
+    assert recorder.heads[0].raw_headers == [(b"Transfer-Encoding", b"chunked")]
+
+
+def test_header_values_lose_surrounding_whitespace() -> None:
+    recorder = run(b"HTTP/1.1 200 OK\r\nX-A:  a b \t\r\nX-B:\r\nContent-Length: 0 \r\n\r\n")
+    assert recorder.heads[0].raw_headers == [
+        (b"X-A", b"a b"), (b"X-B", b""), (b"Content-Length", b"0"),
+    ]
+    assert recorder.heads[0].content_length == 0
+
+
+@pytest.mark.parametrize("name", [b"CONTENT-LENGTH", b"content-length", b"Content-length"])
+def test_framing_headers_in_any_case(name: bytes) -> None:
+    recorder = run(b"HTTP/1.1 200 OK\r\n" + name + b": 2\r\nCONTENT-ENCODING: br\r\n\r\nok")
+    (head,) = recorder.heads
+    assert (head.framing, head.content_length, head.content_encoding) == (
+        Framing.LENGTH, 2, b"br",
+    )
+    assert recorder.body == b"ok"
+
+
+def test_a_second_content_length_is_refused_even_when_equal() -> None:
+    with pytest.raises(HttpParsingError, match="Duplicate Content-Length"):
+        run(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nok")
+
+
 def test_content_encoding_is_reported() -> None:
     recorder = run(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n")
     assert recorder.heads[0].content_encoding == b"gzip"

@@ -3,6 +3,8 @@
 Scenarios, in the order a full run takes them (``--scenario a,b`` runs some), each with its
 own section in ``results/latest.md``:
 
+- ``realistic``: req/s of a GET with three headers and two query parameters alternating with
+  a POST of a small JSON body (``realistic``), HTTP/1.1 keep-alive, ``--concurrency`` in flight.
 - ``h1``: req/s of small keep-alive GETs over plain HTTP/1.1, ``--concurrency`` connections.
 - ``h2``: req/s of small GETs over TLS with HTTP/2 (aiohttp: HTTP/1.1 over TLS); nginx only.
 - ``scale``: req/s of keep-alive GETs at concurrency 1, 32, 256 and 1024; nginx only.
@@ -20,14 +22,17 @@ Package layout:
 
 - ``__main__``: the command line and the dispatch of each scenario to its family.
 - ``settings``: the run's options and what each scenario derives from them.
-- ``clients``: the clients under test, their environment, and where upstream lives.
-- ``venvs``: the peer libraries in this interpreter and the upstream venv (``.venvs/``).
+- ``clients``: the clients under test, their environment, and which run in a venv of their
+  own (upstream, pyreqwest, rnet, curl_cffi, niquests) with what installed.
+- ``venvs``: the peer libraries in this interpreter and the clients' venvs (``.venvs/``).
+- ``realistic``: the realistic scenario's requests and the answers the servers give them.
 - ``scenarios/``: the catalogue (``__init__``) and one module per family: ``protocols``
-  (h1, h2), ``sweeps`` (scale, newconn), ``transfers`` (download, upload, import), with
+  (realistic, h1, h2), ``sweeps`` (scale, newconn), ``transfers`` (download, upload, import), with
   ``probes`` and ``rounds`` shared by the first two.
 - ``transfer``: the download, upload and import measurements and their tables.
 - ``report``: the req/s tables and ratios, the results Markdown sections and the chart.
 - ``records``: the medians in ``results/latest.json`` and the chart drawn from them.
+- ``summary``: ``python -m bench.summary`` prints the documentation's headline table from them.
 - ``server``: the HTTP servers under load on loopback (nginx when installed, else an
   embedded fallback; TLS + HTTP/2 nginx for h2; the upload sink).
 - ``pinning``: CPU affinity for the server and client processes.

@@ -27,6 +27,7 @@ from bench.settings import Settings
 #: A scenario family's entry point: (scenario, its settings, the setup) -> exit status.
 Runner = Callable[[Scenario, Settings, venvs.Prepared], int]
 RUNNER: dict[str, Runner] = {
+    "realistic": protocols.run,
     "h1": protocols.run,
     "h2": protocols.run,
     "scale": sweeps.run,
@@ -40,8 +41,9 @@ RUNNER: dict[str, Runner] = {
 def parse_args(argv: list[str]) -> Settings:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="GET throughput of aiosonic (this repo) against its peers: HTTP/1.1 "
-        "keep-alive (h1), then HTTP/2 over TLS (h2).",
+        description="Throughput of aiosonic (this repo) against its peers: a realistic mix of "
+        "GETs with headers and query and JSON POSTs, plain GETs over HTTP/1.1 keep-alive (h1) "
+        "and over HTTP/2 + TLS (h2), and more.",
     )
     parser.add_argument("--quick", action="store_true", help="1 s runs, 2 rounds")
     parser.add_argument(
@@ -49,7 +51,9 @@ def parse_args(argv: list[str]) -> Settings:
         default="all",
         help="comma-separated list of "
         + ", ".join(SCENARIOS)
-        + " or all (default). h1: HTTP/1.1 keep-alive; h2: HTTP/2 over TLS (nginx only); "
+        + " or all (default). realistic: GET with 3 headers and 2 query params alternating "
+        "with a small JSON POST, HTTP/1.1 keep-alive; h1: plain GETs, HTTP/1.1 keep-alive; "
+        "h2: HTTP/2 over TLS (nginx only); "
         "scale: concurrency 1..1024; newconn: a connection per request; download/upload: "
         "100 MiB bodies; import: cold import time",
     )
@@ -62,7 +66,9 @@ def parse_args(argv: list[str]) -> Settings:
         default=",".join(CLIENTS),
         help=f"comma-separated subset of {','.join(CLIENTS)} (default: all)",
     )
-    parser.add_argument("--concurrency", type=int, default=32, help="h1: connections (default 32)")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="realistic, h1: connections (default 32)"
+    )
     parser.add_argument(
         "--h2-concurrency", type=int, default=64, help="h2: requests in flight (default 64)"
     )

@@ -1,9 +1,11 @@
 """The clients under test: who they are, where their code must come from, their environment.
 
-Owns the catalogue of clients (``CLIENTS``, in table order, ``PROJECT`` first), the released
-aiosonic that ``upstream`` stands for and where its virtual environment lives, the runner
-scripts' folder, the environment a client process is started with, and the check that a
-result was produced by the library it claims to measure.
+Owns the catalogue of clients (``CLIENTS``, in table order, ``PROJECT`` first), what each
+client that runs in a virtual environment of its own needs installed there (the released
+aiosonic that ``upstream`` stands for, and the peers pyreqwest, rnet, curl_cffi and niquests)
+and where that environment lives (``bench/.venvs/<name>``), the runner scripts' folder, the
+environment a client process is started with, and the check that a result was produced by the
+library it claims to measure.
 
 It must never start a process, create or change an environment, print, or know about
 scenarios: it is the data the rest of the package is built on.
@@ -22,7 +24,15 @@ RUNNERS = BENCH_DIR / "runners"
 #: The client every ratio is taken against: this repository's aiosonic.
 PROJECT = "aiosonic"
 UPSTREAM_REQUIREMENT = "aiosonic==1.3.3"
-UPSTREAM_ENV = BENCH_DIR / ".venvs" / "upstream"
+#: Where the clients with requirements of their own get a virtual environment each.
+VENVS = BENCH_DIR / ".venvs"
+#: The peers that run in their own environment, with what is installed there.
+VENV_REQUIREMENTS = {
+    "pyreqwest": "pyreqwest>=0.15,<0.16",
+    "rnet": "rnet>=2.4,<2.5",
+    "curl_cffi": "curl_cffi>=0.17,<0.18",
+    "niquests": "niquests>=3,<4",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,14 @@ class Client:
     name: str
     script: str
     label: str
+    #: Installed into ``bench/.venvs/<name>``, where the client then runs; empty: the client
+    #: runs in this interpreter.
+    requirements: tuple[str, ...] = ()
+
+    @property
+    def env(self) -> Path | None:
+        """Its own virtual environment (None: it runs in this interpreter)."""
+        return VENVS / self.name if self.requirements else None
 
 
 CLIENTS: dict[str, Client] = {
@@ -42,9 +60,37 @@ CLIENTS: dict[str, Client] = {
             "upstream",
             "aiosonic_runner.py",
             f"released {UPSTREAM_REQUIREMENT}, in its own venv (bench/.venvs/upstream)",
+            (UPSTREAM_REQUIREMENT,),
         ),
         Client("aiohttp", "aiohttp_runner.py", "aiohttp ClientSession, TCPConnector(limit=N)"),
         Client("httpx", "httpx_runner.py", "httpx AsyncClient, Limits(max_connections=N)"),
+        Client(
+            "pyreqwest",
+            "pyreqwest_runner.py",
+            "pyreqwest Client (Rust: reqwest/hyper on a tokio thread), "
+            "ClientBuilder().max_connections(N).pool_max_idle_per_host(N), in its own venv",
+            (VENV_REQUIREMENTS["pyreqwest"],),
+        ),
+        Client(
+            "rnet",
+            "rnet_runner.py",
+            "rnet Client (Rust: a hyper fork on a tokio thread), pool_max_size=N, "
+            "pool_max_idle_per_host=N, in its own venv",
+            (VENV_REQUIREMENTS["rnet"],),
+        ),
+        Client(
+            "curl_cffi",
+            "curl_cffi_runner.py",
+            "curl_cffi AsyncSession(max_clients=N) (libcurl multi driven by the event loop), "
+            "in its own venv",
+            (VENV_REQUIREMENTS["curl_cffi"],),
+        ),
+        Client(
+            "niquests",
+            "niquests_runner.py",
+            "niquests AsyncSession(pool_maxsize=N), in its own venv",
+            (VENV_REQUIREMENTS["niquests"],),
+        ),
         Client(
             "raw",
             "raw_runner.py",
@@ -52,27 +98,33 @@ CLIENTS: dict[str, Client] = {
         ),
     )
 }
+#: The peers other than upstream that run in an environment of their own.
+VENV_PEERS = tuple(VENV_REQUIREMENTS)
 
 
 def client_env(client: Client) -> dict[str, str]:
-    """This process's environment, adjusted so that ``client`` imports the right aiosonic."""
+    """This process's environment, adjusted so that ``client`` imports the right library."""
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
-    if client.name == "upstream":
-        env.pop("PYTHONPATH", None)  # nothing from this repo may shadow the released package
+    if client.env is not None:
+        env.pop("PYTHONPATH", None)  # nothing from this repo may shadow what its venv holds
     elif client.name == PROJECT:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env
 
 
 def check_origin(client: Client, info: dict[str, Any]) -> str:
-    """Why this result does not come from the library it claims to measure ("" if it does)."""
-    if client.name not in (PROJECT, "upstream"):
+    """Why this result does not come from the library it claims to measure ("" if it does).
+
+    This project's aiosonic must come from the repository; a client with its own venv must
+    have imported its library from there (so upstream can never measure this repository).
+    """
+    env = client.env
+    if client.name != PROJECT and env is None:
         return ""
     module = Path(str(info.get("module", ""))).resolve()
     if client.name == PROJECT and not module.is_relative_to(REPO_ROOT / "aiosonic"):
         return f"imported aiosonic from {module}, not from this repository"
-    in_repo = module.is_relative_to(REPO_ROOT) and not module.is_relative_to(UPSTREAM_ENV)
-    if client.name == "upstream" and in_repo:
-        return f"the upstream run imported aiosonic from this repository ({module})"
+    if env is not None and not module.is_relative_to(env.resolve()):
+        return f"imported {info.get('name', 'its library')} from {module}, not from {env}"
     return ""

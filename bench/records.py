@@ -2,7 +2,8 @@
 
 ``results/latest.json`` (beside ``latest.md``) maps each scenario to its groups; a group is
 one measured quantity (``h1``, ``scale c=256``, ``download``, ...) with its unit, whether
-higher is better and each client's median. A run replaces the groups of the scenarios it
+higher is better, each client's median and, for the one-table scenarios, each client's
+library version. A run replaces the groups of the scenarios it
 ran and keeps the others, as for the Markdown sections.
 
 ``draw_chart`` turns every group into a cluster of bars, one per client, each the client's
@@ -16,8 +17,23 @@ from pathlib import Path
 from typing import Any
 
 
-def group(label: str, unit: str, medians: dict[str, float], higher_better: bool = True) -> dict:
-    return {"group": label, "unit": unit, "higher_better": higher_better, "values": medians}
+def group(
+    label: str,
+    unit: str,
+    medians: dict[str, float],
+    higher_better: bool = True,
+    versions: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One measured quantity; ``versions`` (client: library version) when the runs said."""
+    found: dict[str, Any] = {
+        "group": label,
+        "unit": unit,
+        "higher_better": higher_better,
+        "values": medians,
+    }
+    if versions:
+        found["versions"] = versions
+    return found
 
 
 def _path(markdown: Path) -> Path:
@@ -70,7 +86,7 @@ def draw_chart(markdown: Path, order: list[str], clients: list[str], project: st
     ax.set_xticklabels([g["group"] for g in groups], rotation=35, ha="right")
     ax.set_ylabel(f"speed relative to {project} (log; 1 = {project}, higher = faster)")
     ax.set_title(f"{project} peer benchmark ({markdown.name}): medians, normalised to {project}")
-    ax.legend(ncol=len(shown), fontsize="small", loc="upper center")
+    ax.legend(ncol=min(len(shown), 5), fontsize="small", loc="upper center")
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     out = markdown.with_name("chart.png")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import pinning, records
+from bench import pinning, realistic, records
 from bench.clients import BENCH_DIR, CLIENTS, PROJECT, REPO_ROOT
 from bench.scenarios import SCENARIOS, Scenario, Target
 from bench.settings import Settings
@@ -190,6 +190,18 @@ def footnote(scenario: Scenario, summaries: list[Summary]) -> str:
     return text
 
 
+def _realistic_request() -> str:
+    """The realistic scenario's two requests, as the setup lines describe them."""
+    headers = ", ".join(f"{name}: {value}" for name, value in realistic.HEADERS)
+    return (
+        f"alternately GET {realistic.PATH} with query parameters {realistic.QUERY_STRING} and "
+        f"the headers {headers} ({len(realistic.GET_ANSWER)}-byte JSON answer), and POST "
+        f"{realistic.PATH} of a JSON body ({len(realistic.payload_bytes())} bytes compact, "
+        f"each client's own json= encoder) with the same headers "
+        f"({len(realistic.POST_ANSWER)}-byte JSON answer); HTTP/1.1 keep-alive"
+    )
+
+
 def describe_setup(
     settings: Settings,
     target: Target,
@@ -220,6 +232,14 @@ def describe_setup(
         verification += (
             ", and its HTTP version (2 for the HTTP/2 clients, 1.1 for the others; a run "
             "whose first response is in the wrong version fails)"
+        )
+    elif scenario.key == "realistic":
+        request = _realistic_request()
+        concurrency = ("connections", f"{settings.concurrency} (one request in flight on each)")
+        verification = (
+            "status 200 and the whole body of every answer (a GET answer or a POST answer); "
+            "the server answers 400 unless the method, the query string, the three headers "
+            "and (POST) a JSON Content-Type are exactly the scenario's"
         )
     else:
         request = f"GET with keep-alive, {target.expect_len}-byte body"
@@ -363,7 +383,8 @@ def publish(
         if stderr_tail:
             print("  " + stderr_tail.replace("\n", "\n  "))
     section = markdown_section(scenario, settings, setup, summaries)
-    groups = [records.group(scenario.key, "req/s", medians(summaries))]
+    found = {s.client: str(s.info["version"]) for s in summaries if s.info.get("version")}
+    groups = [records.group(scenario.key, "req/s", medians(summaries), versions=found)]
     save(settings.output, scenario.key, section, groups)
 
 

@@ -9,7 +9,10 @@ Nothing is ever installed; nginx is only detected.
 
 Both servers answer ``GET /`` with the same fixed ``make_body(body_size)`` plain-text body,
 with ``Content-Length`` and keep-alive. nginx also serves ``GET /big`` (a static file of
-``BIG_SIZE`` bytes) for download benchmarks; the embedded server answers every path the same.
+``BIG_SIZE`` bytes) for download benchmarks; the embedded server answers every other path the
+same. Both answer the ``realistic`` scenario's GET and POST at ``realistic.PATH`` after
+checking the method, query string and headers (nginx through a ``map``, the embedded server
+through ``realistic.answer``), and anything else there with a 400.
 
 Both also expose how many requests they have served (nginx ``stub_status`` at
 ``STATUS_PATH``, the embedded server's own counter at the same path), which the harness uses
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from bench import pinning
+from bench import pinning, realistic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -168,10 +171,46 @@ http {{
 """
 
 
+def _realistic_map() -> str:
+    """The ``http``-level map that gives ``$bench_realistic`` (get, post or bad) its value.
+
+    The key joins the method, the raw query string, the ``realistic.HEADERS`` values in order
+    and the Content-Type; only the exact GET and the JSON POST of the scenario match.
+    """
+    names = "|".join(f"$http_{name.replace('-', '_')}" for name, _ in realistic.HEADERS)
+    values = [value for _, value in realistic.HEADERS]
+    get_key = "|".join([f"GET {realistic.QUERY_STRING}", *values, ""])
+    post_regex = "\\|".join(
+        ["^POST ", *(re.escape(value) for value in values), re.escape(realistic.JSON_TYPE)]
+    )
+    # The GET key is longer than the default bucket (64 bytes) holds.
+    return f"""
+    map_hash_bucket_size 256;
+    map "$request_method $args|{names}|$content_type" $bench_realistic {{
+        default bad;
+        "{get_key}" get;
+        "~{post_regex}\\s*(;.*)?$" post;
+    }}
+"""
+
+
+def _realistic_location() -> str:
+    """The ``server``-level location answering the realistic scenario's two requests."""
+    get, post = realistic.GET_ANSWER.decode("ascii"), realistic.POST_ANSWER.decode("ascii")
+    return f"""
+        location = {realistic.PATH} {{
+            default_type {realistic.JSON_TYPE};
+            if ($bench_realistic = get) {{ return 200 '{get}'; }}
+            if ($bench_realistic = post) {{ return 200 '{post}'; }}
+            return 400 '{realistic.REJECTED.decode("ascii")}';
+        }}
+"""
+
+
 def _nginx_config(workdir: Path, port: int, body: bytes, stub_status: bool) -> str:
     www = workdir / "www"
     status = f"location = {STATUS_PATH} {{ stub_status; }}" if stub_status else ""
-    return f"""{_nginx_head(workdir)}
+    return f"""{_nginx_head(workdir)}{_realistic_map()}
     server {{
         listen {HOST}:{port} backlog=4096;
         root {www};
@@ -188,7 +227,7 @@ def _nginx_config(workdir: Path, port: int, body: bytes, stub_status: bool) -> s
         location = /huge {{
             default_type application/octet-stream;
         }}
-
+{_realistic_location()}
         {status}
     }}
 }}
@@ -488,6 +527,39 @@ class H2Unavailable(RuntimeError):
 _STATUS_REQUEST = f"get {STATUS_PATH} ".encode()
 
 
+_REALISTIC_REQUESTS = tuple(
+    f"{method} {realistic.PATH}".encode().lower() for method in ("GET", "POST")
+)
+
+
+def _json_response(status: str, body: bytes) -> bytes:
+    head = (
+        f"HTTP/1.1 {status}\r\nServer: bench-embedded\r\nContent-Type: {realistic.JSON_TYPE}"
+        f"\r\nContent-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+_REALISTIC_ANSWERS = {
+    body: _json_response("200 OK", body) for body in (realistic.GET_ANSWER, realistic.POST_ANSWER)
+}
+_REALISTIC_REJECTED = _json_response("400 Bad Request", realistic.REJECTED)
+
+
+def _realistic_response(head: bytes) -> bytes:
+    """The response to one request for ``realistic.PATH`` (``head`` without its blank line)."""
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    method, _, rest = request_line.partition(" ")
+    target = rest.rpartition(" ")[0]
+    _, _, query = target.partition("?")
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip())
+    body = realistic.answer(method, query, headers)
+    return _REALISTIC_REJECTED if body is None else _REALISTIC_ANSWERS[body]
+
+
 class _Counter:
     __slots__ = ("requests",)
 
@@ -500,7 +572,8 @@ class _FixedResponder(asyncio.Protocol):
 
     Requests are framed by ``\\r\\n\\r\\n``; a ``Content-Length`` request body is skipped.
     Pipelined requests are answered in one write. ``GET STATUS_PATH`` answers with the number
-    of requests served so far.
+    of requests served so far; requests for ``realistic.PATH`` get the realistic scenario's
+    verdict (``_realistic_response``).
     """
 
     __slots__ = ("buffer", "counter", "response", "transport")
@@ -532,9 +605,11 @@ class _FixedResponder(asyncio.Protocol):
                 length = int(head[at + 17 : value_end if value_end >= 0 else len(head)])
             if len(buffer) < end + 4 + length:
                 break
-            pos = end + 4 + length
+            start, pos = pos, end + 4 + length
             self.counter.requests += 1
-            if head.startswith(_STATUS_REQUEST):
+            if head.startswith(_REALISTIC_REQUESTS):
+                out.append(_realistic_response(buffer[start:end]))
+            elif head.startswith(_STATUS_REQUEST):
                 count = str(self.counter.requests).encode()
                 out.append(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(count), count))
             else:
@@ -648,10 +723,15 @@ async def _serve(port: int, body_size: int, upload: bool = False) -> None:
         b"\r\n" + body
     )
     loop = asyncio.get_running_loop()
-    stop = loop.create_future()
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def request_stop() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
-            loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(signum, request_stop)
     counter = _Counter()
     factory: Any = _UploadSink if upload else (lambda: _FixedResponder(response, counter))
     server = await loop.create_server(factory, HOST, port, backlog=4096, reuse_address=True)

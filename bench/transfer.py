@@ -29,12 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import pinning, records, server
+from bench.clients import CLIENTS, check_origin
 
 PROJECT = "aiosonic"
 MIB = 1024 * 1024
 REPEAT = 3
 IMPORT_RUNS = 5
-MODULES = {"aiosonic": "aiosonic", "upstream": "aiosonic", "aiohttp": "aiohttp", "httpx": "httpx"}
+#: The top-level package the ``import`` scenario times for each client.
+MODULES = {"aiosonic": "aiosonic", "upstream": "aiosonic", "aiohttp": "aiohttp", "httpx": "httpx",
+           "pyreqwest": "pyreqwest", "rnet": "rnet", "curl_cffi": "curl_cffi",
+           "niquests": "niquests"}
 
 
 @dataclass
@@ -103,12 +107,9 @@ def _transfer_run(job: Job, client: str, args: list[str]) -> Result:
     if code != 0 or not isinstance(parsed, dict):
         last = next((ln for ln in reversed(err.splitlines()) if ln.strip()), "")
         return Result(reason=f"exit status {code}: {last.strip()}", tail=_tail(err))
-    module = str(parsed.get("library", {}).get("module", ""))
-    upstream_env = str(server.REPO_ROOT / "bench" / ".venvs")
-    if client == PROJECT and not module.startswith(str(server.REPO_ROOT / "aiosonic")):
-        return Result(reason=f"imported aiosonic from {module}")
-    if client == "upstream" and not module.startswith(upstream_env):
-        return Result(reason=f"upstream imported aiosonic from {module}")
+    problem = check_origin(CLIENTS[client], dict(parsed.get("library") or {}))
+    if problem:
+        return Result(reason=problem)
     if parsed.get("errors"):
         return Result(reason=f"{parsed['errors']} bad transfers: {parsed.get('first_error')}",
                       tail=_tail(err), extra=parsed)
@@ -136,13 +137,17 @@ def _import_run(job: Job, client: str) -> Result:
     return Result(reason=f"no top-level line for {module} in -X importtime output")
 
 
-def _rounds(job: Job, tables: list[tuple[str, Callable[[str], Result]]]) -> dict[str, dict]:
+def _rounds(
+    job: Job, tables: list[tuple[str, Callable[[str], Result]]]
+) -> dict[str, dict[str, list[Result]]]:
     """{table: {client: [Result, ...]}}, every round running every table and client."""
     out: dict[str, dict[str, list[Result]]] = {t: {c: [] for c in job.clients} for t, _ in tables}
     active = [c for c in job.clients if c not in job.failures]
-    for client in job.failures:
+    for client, failure in job.failures.items():
+        reason = getattr(failure, "reason", "") or "setup failed"
+        failed = Result(reason=reason, tail=getattr(failure, "stderr_tail", str(failure)))
         for title, _ in tables:
-            out[title][client].append(Result(reason="setup failed", tail=str(job.failures[client])))
+            out[title][client].append(failed)
     for number in range(job.rounds):
         shift = number % len(active) if active else 0
         for title, call in tables:

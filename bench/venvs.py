@@ -1,14 +1,20 @@
-"""The interpreters the clients run in: this one with the peer libraries, and the upstream venv.
+"""The interpreters the clients run in: this one with the peer libraries, and the clients' venvs.
 
 Owns the one-time setup before any scenario: installing the project's ``bench`` extra into
 this interpreter when a module the selected scenarios need is missing, creating (once, then
-reusing) ``bench/.venvs/upstream`` with the released aiosonic, and ``Prepared``: the map of
-client name to interpreter that the scenarios start each client with, the clients whose setup
-failed and the CPU plan.
+reusing) ``bench/.venvs/<name>`` for each selected client that has requirements of its own
+(upstream: the released aiosonic; pyreqwest, rnet, curl_cffi, niquests: those libraries),
+each with ``uvloop`` added when a run asks for it, and ``Prepared``: the map of client name
+to interpreter that the scenarios start each client with, the clients whose setup failed and
+the CPU plan.
+
+A venv is reused while its stamp (``.bench-installed.json``: this interpreter's version and
+what was installed) says it holds what is wanted; a venv made by another Python version is
+made anew. Packages are installed by name with pip.
 
 It must never run a client or a server, measure anything, or install into any environment
-other than this interpreter's and ``bench/.venvs/upstream``. A failed install is reported
-(as a warning, or as the upstream client's setup failure), never fatal.
+other than this interpreter's and ``bench/.venvs/``. A failed install is reported (as a
+warning, or as that client's setup failure, shown in its tables), never fatal.
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import pinning
-from bench.clients import REPO_ROOT, UPSTREAM_ENV, UPSTREAM_REQUIREMENT
+from bench.clients import CLIENTS, REPO_ROOT, Client
 from bench.report import Run, tail
 from bench.settings import Settings
 
-UPSTREAM_STAMP = UPSTREAM_ENV / ".bench-installed.json"
+STAMP_NAME = ".bench-installed.json"
 #: The project's ``bench`` extra (module: requirement), installed into this interpreter when
 #: a module that the selected scenarios need is missing. ``h2`` is httpx's HTTP/2 extra.
 PEER_REQUIREMENTS = {
@@ -78,31 +84,38 @@ def _venv_python(env: Path) -> Path:
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_upstream_env(need_uvloop: bool) -> Path:
-    """``bench/.venvs/upstream`` with the released aiosonic; created once, then reused."""
-    python = _venv_python(UPSTREAM_ENV)
+def _read_stamp(env: Path) -> dict[str, Any]:
+    try:
+        stamp = json.loads((env / STAMP_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def ensure_client_env(client: Client, need_uvloop: bool) -> Path:
+    """``client.env`` with ``client.requirements`` (and uvloop when asked) installed; created
+    once, then reused. Returns the venv's interpreter."""
+    env = client.env
+    if env is None:
+        raise ValueError(f"{client.name} runs in this interpreter, not in a venv of its own")
+    python = _venv_python(env)
     this_python = platform.python_version()
-    stamp: dict[str, Any] = {}
-    if UPSTREAM_STAMP.exists() and python.exists():
-        try:
-            stamp = json.loads(UPSTREAM_STAMP.read_text())
-        except ValueError:
-            stamp = {}
+    stamp = _read_stamp(env) if python.exists() else {}
     if stamp.get("python") != this_python:
-        if UPSTREAM_ENV.exists():
-            shutil.rmtree(UPSTREAM_ENV)
-        print(f"creating {UPSTREAM_ENV.relative_to(REPO_ROOT)} (one time) ...", flush=True)
-        _run_checked([sys.executable, "-m", "venv", str(UPSTREAM_ENV)], "python -m venv")
+        if env.exists():
+            shutil.rmtree(env)
+        print(f"creating {env.relative_to(REPO_ROOT)} (one time) ...", flush=True)
+        _run_checked([sys.executable, "-m", "venv", str(env)], "python -m venv")
         stamp = {"python": this_python, "installed": []}
     installed: list[str] = list(stamp.get("installed", []))
-    wanted = [UPSTREAM_REQUIREMENT] + (["uvloop"] if need_uvloop else [])
+    wanted = [*client.requirements] + (["uvloop"] if need_uvloop else [])
     missing = [req for req in wanted if req not in installed]
     if missing:
-        print(f"installing {' '.join(missing)} into the upstream venv ...", flush=True)
+        print(f"installing {' '.join(missing)} into {env.relative_to(REPO_ROOT)} ...", flush=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _run_checked([*pip, *missing], "pip install into the upstream venv")
+        _run_checked([*pip, *missing], f"pip install into the {client.name} venv")
         stamp["installed"] = sorted({*installed, *missing})
-        UPSTREAM_STAMP.write_text(json.dumps(stamp, indent=2) + "\n")
+        (env / STAMP_NAME).write_text(json.dumps(stamp, indent=2) + "\n")
     return python
 
 
@@ -123,14 +136,18 @@ class Prepared:
 
 
 def prepare(settings: Settings, cpus: pinning.CpuPlan) -> Prepared:
-    """Each selected client's interpreter (creating the upstream venv when it is selected)."""
+    """Each selected client's interpreter (creating the venvs of the selected clients that
+    have requirements of their own)."""
     pythons = {name: Path(sys.executable) for name in settings.clients}
     setup_failures: dict[str, Run] = {}
-    if "upstream" in settings.clients:
+    for name in settings.clients:
+        client = CLIENTS[name]
+        if client.env is None:
+            continue
         try:
-            pythons["upstream"] = ensure_upstream_env(settings.uvloop)
+            pythons[name] = ensure_client_env(client, settings.uvloop)
         except (OSError, RuntimeError) as exc:
-            setup_failures["upstream"] = Run(
-                "upstream", reason="upstream venv setup failed", stderr_tail=str(exc)
-            )
+            print(f"warning: {exc}\n({name} will be reported as failed)", flush=True)
+            reason = f"{name} venv setup failed"
+            setup_failures[name] = Run(name, reason=reason, stderr_tail=str(exc))
     return Prepared(pythons, setup_failures, cpus)

@@ -1,6 +1,8 @@
 """Runner for aiohttp: one ``ClientSession`` over a ``TCPConnector(limit=concurrency)``.
 
-Each request is ``async with session.get(url) as resp: await resp.read()``. aiohttp speaks
+Each request is ``async with session.get(url) as resp: await resp.read()``; in the realistic
+scenario ``session.get(url, params=, headers=)`` and ``session.post(url, json=, headers=)``
+in turn. aiohttp speaks
 HTTP/1.1 only, so in the HTTP/2 scenario it runs HTTP/1.1 over TLS (the connector's ``ssl``
 context trusts ``--cafile``) with ``concurrency`` connections; ``--http2`` is never passed.
 Only the standard library and ``aiohttp`` are imported here.
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import _harness
+import _realistic
 import _transfer
 import aiohttp
 
@@ -30,6 +33,21 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     session = aiohttp.ClientSession(connector=connector)
     url = opts.url
     known: dict[Any, str] = {aiohttp.HttpVersion11: "1.1"}
+    if opts.workload is not None:
+        work = _realistic.load(opts)
+        headers, params, payload = work.headers, work.params, work.payload
+
+        async def get() -> tuple[int, _realistic.Body, str]:
+            async with session.get(work.url, params=params, headers=headers) as resp:
+                body = await resp.read()
+                return resp.status, body, known.get(resp.version) or _version_text(resp.version)
+
+        async def post() -> tuple[int, _realistic.Body, str]:
+            async with session.post(work.url, json=payload, headers=headers) as resp:
+                body = await resp.read()
+                return resp.status, body, known.get(resp.version) or _version_text(resp.version)
+
+        return _realistic.alternate(work, get, post), session.close
 
     async def fetch() -> tuple[int, int, str]:
         async with session.get(url) as resp:

@@ -6,6 +6,9 @@ the repository on ``PYTHONPATH`` (client ``aiosonic``), and once with the interp
 The result reports where ``aiosonic`` was imported from, so the parent can check that each
 run measured the build it claims to.
 
+With ``--workload`` (the realistic scenario) it sends ``get(url, headers=, params=)`` and
+``post(url, json=, headers=)`` in turn, the same calls on both builds.
+
 With ``--http2`` the client is created with ``http2=True`` and every request passes
 ``ssl=`` a context trusting ``--cafile``. Upstream 1.3.3 multiplexes HTTP/2 streams only
 when its connector is created with ``http2=True`` too (``Http2MultiplexPool``), so it gets
@@ -21,6 +24,7 @@ from importlib import metadata
 from typing import Any
 
 import _harness
+import _realistic
 import _transfer
 
 import aiosonic
@@ -57,7 +61,10 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     connector = _connector(opts.concurrency, opts.http2, opts.new_conn)
     url = opts.url
     fetch: _harness.Fetch
-    if opts.http2 or opts.cafile is not None:
+    if opts.workload is not None:
+        client = aiosonic.HTTPClient(connector=connector)
+        fetch = _realistic_fetch(client, _realistic.load(opts))
+    elif opts.http2 or opts.cafile is not None:
         if opts.http2:
             client = aiosonic.HTTPClient(connector=connector, http2=True)
         else:  # HTTP/1.1 over TLS (newconn's TLS variant)
@@ -87,6 +94,21 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     return fetch, close
 
 
+def _realistic_fetch(client: Any, work: _realistic.Workload) -> _harness.Fetch:
+    """The realistic mix: ``get(url, headers=, params=)`` and ``post(url, json=, headers=)``."""
+    url, headers, params, payload = work.url, work.headers, work.params, work.payload
+
+    async def get() -> tuple[int, _realistic.Body, str]:
+        resp = await client.get(url, headers=headers, params=params)
+        return resp.status_code, await resp.content(), resp.http_version
+
+    async def post() -> tuple[int, _realistic.Body, str]:
+        resp = await client.post(url, json=payload, headers=headers)
+        return resp.status_code, await resp.content(), resp.http_version
+
+    return _realistic.alternate(work, get, post)
+
+
 async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferClient:
     """One pooled connection; bodies are streamed with ``read_chunks()`` and counted."""
     connector = _connector(1, False)
@@ -101,7 +123,8 @@ async def open_transfer(opts: _transfer.TransferOptions) -> _transfer.TransferCl
 
     async def download(url: str) -> tuple[int, int]:
         if streaming:
-            resp = await client.request(url, "GET", timeouts=timeouts, stream=True)
+            request: Any = client.request  # 1.3.x's signature: this repository's has no stream
+            resp = await request(url, "GET", timeouts=timeouts, stream=True)
         else:
             resp = await client.get(url, timeouts=timeouts)
         got = 0

@@ -1,6 +1,8 @@
 """Runner for httpx: one ``AsyncClient`` limited to ``concurrency`` pooled connections.
 
-Each request is ``await client.get(url)``, which reads the whole body into ``.content``.
+Each request is ``await client.get(url)``, which reads the whole body into ``.content``; in
+the realistic scenario ``client.get(url, params=, headers=)`` and ``client.post(url, json=,
+headers=)`` in turn.
 With ``--http2`` the client is ``AsyncClient(http2=True, verify=<context trusting
 --cafile>)``, which needs the ``h2`` package (``httpx[http2]``); httpx then multiplexes the
 requests as streams over its HTTP/2 connection. ``resp.http_version`` ("HTTP/1.1",
@@ -14,6 +16,7 @@ from importlib import metadata
 from typing import Any
 
 import _harness
+import _realistic
 import _transfer
 import httpx
 
@@ -32,6 +35,19 @@ async def open_client(opts: _harness.Options) -> tuple[_harness.Fetch, _harness.
     else:
         client = httpx.AsyncClient(limits=limits, timeout=30.0)
     url = opts.url
+    if opts.workload is not None:
+        work = _realistic.load(opts)
+        headers, params, payload = work.headers, work.params, work.payload
+
+        async def get() -> tuple[int, _realistic.Body, str]:
+            resp = await client.get(work.url, params=params, headers=headers)
+            return resp.status_code, resp.content, resp.http_version.removeprefix("HTTP/")
+
+        async def post() -> tuple[int, _realistic.Body, str]:
+            resp = await client.post(work.url, json=payload, headers=headers)
+            return resp.status_code, resp.content, resp.http_version.removeprefix("HTTP/")
+
+        return _realistic.alternate(work, get, post), client.aclose
 
     async def fetch() -> tuple[int, int, str]:
         resp = await client.get(url)

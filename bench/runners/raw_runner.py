@@ -187,14 +187,15 @@ async def _phase(conns: list[_Conn], seconds: float) -> _harness.Outcome:
 async def measure(opts: _harness.Options) -> _harness.Outcome:
     if opts.http2 or opts.expect_version not in (None, "1.1"):
         raise ValueError("the raw runner speaks plain HTTP/1.1 only")
+    if opts.expect_len is None:
+        raise ValueError("the raw runner sends plain GETs only (no --workload)")
+    expect_len = opts.expect_len
     host, port, request = _build_request(opts.url)
     loop = asyncio.get_running_loop()
     conns: list[_Conn] = []
     try:
         for _ in range(opts.concurrency):
-            _, proto = await loop.create_connection(
-                lambda: _Conn(request, opts.expect_len), host, port
-            )
+            _, proto = await loop.create_connection(lambda: _Conn(request, expect_len), host, port)
             conns.append(proto)
         warm_ok = (await _phase(conns, opts.warmup)).ok if opts.warmup > 0 else 0
         outcome = await _phase(conns, opts.duration)

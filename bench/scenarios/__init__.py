@@ -7,7 +7,7 @@ server the clients of one table are pointed at) and the levels of the ``scale`` 
 The families, each a module with the same ``run(scenario, settings, prepared)``
 entry point returning the scenario's exit status:
 
-- ``protocols``: ``h1`` and ``h2``, one server and one table each.
+- ``protocols``: ``realistic``, ``h1`` and ``h2``, one server and one table each.
 - ``sweeps``: ``scale`` and ``newconn``, one fresh server and table per level.
 - ``transfers``: ``download``, ``upload`` and ``import``, handed to ``bench.transfer``.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.clients import CLIENTS, PROJECT, UPSTREAM_REQUIREMENT
+from bench.clients import CLIENTS, PROJECT, UPSTREAM_REQUIREMENT, VENV_PEERS
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,68 @@ class Scenario:
         return "2" if client in self.http2_clients else "1.1"
 
 
-#: Every client but the ``raw`` ceiling: the scenarios that compare client libraries only.
+#: The client libraries of the first benchmark (before the Rust and libcurl peers joined):
+#: the scenarios whose runners only they implement (newconn, upload).
 LIBRARIES = (PROJECT, "upstream", "aiohttp", "httpx")
+#: Every client library, the peers in their own venvs included.
+ALL_LIBRARIES = (*LIBRARIES, *VENV_PEERS)
 
 SCENARIOS: dict[str, Scenario] = {
     s.key: s
     for s in (
+        Scenario(
+            "realistic",
+            "GET with headers and query, alternating with a JSON POST (HTTP/1.1 keep-alive)",
+            ALL_LIBRARIES,
+            labels=(
+                (
+                    PROJECT,
+                    "this repository's aiosonic, TCPConnector(pool_size=N): get(url, "
+                    "headers=H, params=Q) / post(url, json=J, headers=H), await resp.content()",
+                ),
+                (
+                    "upstream",
+                    f"released {UPSTREAM_REQUIREMENT}, PoolConfig(size=N): the same calls",
+                ),
+                (
+                    "aiohttp",
+                    "aiohttp, TCPConnector(limit=N): session.get(url, params=Q, headers=H) / "
+                    "session.post(url, json=J, headers=H), await resp.read()",
+                ),
+                (
+                    "httpx",
+                    "httpx, Limits(max_connections=N): client.get(url, params=Q, headers=H) / "
+                    "client.post(url, json=J, headers=H), resp.content",
+                ),
+                (
+                    "pyreqwest",
+                    "pyreqwest, max_connections(N): client.get(url).query(Q).headers(H) / "
+                    "client.post(url).headers(H).body_json(J), .build().send(), await "
+                    "resp.bytes()",
+                ),
+                (
+                    "rnet",
+                    "rnet, pool_max_size=N: client.get(url, query=Q, headers=H) / "
+                    "client.post(url, json=J, headers=H), await resp.bytes()",
+                ),
+                (
+                    "curl_cffi",
+                    "curl_cffi, AsyncSession(max_clients=N): session.get(url, params=Q, "
+                    "headers=H) / session.post(url, json=J, headers=H), resp.content",
+                ),
+                (
+                    "niquests",
+                    "niquests, AsyncSession(pool_maxsize=N): session.get(url, params=Q, "
+                    "headers=H) / session.post(url, json=J, headers=H), resp.content",
+                ),
+            ),
+        ),
         Scenario("h1", "HTTP/1.1 keep-alive", tuple(CLIENTS)),
         Scenario(
             "h2",
             "HTTP/2 over TLS",
-            LIBRARIES,
-            http2_clients=frozenset({PROJECT, "upstream", "httpx"}),
+            ALL_LIBRARIES,
+            http2_clients=frozenset({PROJECT, "upstream", "httpx", *VENV_PEERS}),
             labels=(
                 (
                     PROJECT,
@@ -74,6 +124,25 @@ SCENARIOS: dict[str, Scenario] = {
                     "N connections (aiohttp has no HTTP/2)",
                 ),
                 ("httpx", "httpx AsyncClient(http2=True, verify=ctx), Limits(max_connections=N)"),
+                (
+                    "pyreqwest",
+                    "pyreqwest ClientBuilder().http2(True).add_root_certificate_pem(CA)"
+                    ".max_connections(N): HTTP/2 by ALPN",
+                ),
+                (
+                    "rnet",
+                    "rnet Client(verify=CA file, pool_max_size=N): HTTP/2 by ALPN",
+                ),
+                (
+                    "curl_cffi",
+                    "curl_cffi AsyncSession(max_clients=N, verify=CA file, "
+                    "http_version=V2TLS): libcurl multiplexes the streams",
+                ),
+                (
+                    "niquests",
+                    "niquests AsyncSession(pool_maxsize=N, verify=CA file, disable_http3=True, "
+                    "revocation_configuration=None): HTTP/2 by ALPN",
+                ),
             ),
         ),
         Scenario(
@@ -112,6 +181,16 @@ SCENARIOS: dict[str, Scenario] = {
                 ("aiohttp", "aiohttp: session.get(url), resp.content.iter_any()"),
                 ("httpx", "httpx: client.stream('GET', url), resp.aiter_raw()"),
                 (
+                    "pyreqwest",
+                    "pyreqwest: client.get(url).build_streamed(), body_reader.read_chunk()",
+                ),
+                ("rnet", "rnet: await client.get(url), async for chunk in resp.stream()"),
+                ("curl_cffi", "curl_cffi: session.get(url, stream=True), resp.aiter_content()"),
+                (
+                    "niquests",
+                    "niquests: session.get(url, stream=True), resp.iter_content(64 KiB)",
+                ),
+                (
                     "raw",
                     "asyncio.BufferedProtocol reading into one reused 256 KiB bytearray, parsing "
                     "only the head's Content-Length: the ceiling",
@@ -132,12 +211,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "import",
             "cold import time",
-            LIBRARIES,
+            ALL_LIBRARIES,
             labels=(
                 (PROJECT, "import aiosonic (this repository)"),
                 ("upstream", f"import aiosonic ({UPSTREAM_REQUIREMENT}, its venv)"),
                 ("aiohttp", "import aiohttp"),
                 ("httpx", "import httpx"),
+                *((name, f"import {name} (its venv)") for name in VENV_PEERS),
             ),
         ),
     )
@@ -155,5 +235,6 @@ class Target:
 
     scenario: Scenario
     url: str
-    expect_len: int
+    #: The body length of every answer (None: the runners check the realistic answers).
+    expect_len: int | None
     cafile: Path | None = None  # the CA to trust for an https URL

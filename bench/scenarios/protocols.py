@@ -1,5 +1,10 @@
-"""The ``h1`` and ``h2`` scenarios: small GETs, one server and one table each.
+"""The ``realistic``, ``h1`` and ``h2`` scenarios: small requests, one server and one table each.
 
+- ``realistic``: ``bench.realistic``'s GET with headers and query parameters alternating
+  with its JSON POST, over plain HTTP/1.1 keep-alive to the same server as ``h1``, every
+  client library, ``--concurrency`` in flight. The server's answers are probed first (and a
+  request without the headers must get a 400). With ``--url`` it is skipped: an external
+  server does not answer these requests.
 - ``h1``: keep-alive GETs over plain HTTP/1.1 to nginx (or the embedded fallback, or the
   server at ``--url``), every client, ``--concurrency`` connections.
 - ``h2``: GETs over TLS to nginx with HTTP/2 enabled, ``--h2-concurrency`` in flight; the
@@ -19,9 +24,9 @@ import ssl
 import sys
 from pathlib import Path
 
-from bench import pinning, report, server
+from bench import pinning, realistic, report, server
 from bench.scenarios import Scenario, Target
-from bench.scenarios.probes import probe, tls_probe
+from bench.scenarios.probes import probe, realistic_probe, tls_probe
 from bench.scenarios.rounds import run_rounds, verdict
 from bench.settings import Settings
 from bench.venvs import Prepared
@@ -31,6 +36,11 @@ def _start_server(
     scenario: Scenario, settings: Settings, cpus: pinning.CpuPlan
 ) -> server.RunningServer:
     """The scenario's server; raises ``server.H2Unavailable`` when h2 must be skipped."""
+    if scenario.key == "realistic" and settings.url:
+        raise Skipped(
+            "--url points the benchmark at an external server, which does not answer the "
+            "realistic scenario's requests"
+        )
     if scenario.key == "h2":
         if settings.url:
             raise server.H2Unavailable(
@@ -50,6 +60,10 @@ def _start_server(
         print("* are the reference ones; ratios between clients remain valid either way.")
         print("*" * 78)
     return running
+
+
+class Skipped(RuntimeError):
+    """This scenario cannot run with these settings (so it is skipped, not failed)."""
 
 
 def _tls_text(url: str, cafile: Path | None) -> str:
@@ -85,10 +99,16 @@ def run(scenario: Scenario, settings: Settings, prepared: Prepared) -> int:
             cafile = running.cafile
         if scenario.key == "h2":
             tls_text = _tls_text(url, cafile)
-        status, expect_len, server_header = probe(url, cafile)
-        if status != 200:
-            print(f"error: GET {url} answered {status}, expected 200", file=sys.stderr)
-            return 2
+        expect_len: int | None = None
+        server_header = ""
+        if scenario.key == "realistic":
+            url = url.rstrip("/") + realistic.PATH
+            realistic_probe(url)
+        else:
+            status, expect_len, server_header = probe(url, cafile)
+            if status != 200:
+                print(f"error: GET {url} answered {status}, expected 200", file=sys.stderr)
+                return 2
         if settings.url and server_header:
             server_text += f" ({server_header})"
         target = Target(scenario, url, expect_len, cafile)
@@ -102,7 +122,7 @@ def run(scenario: Scenario, settings: Settings, prepared: Prepared) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except server.H2Unavailable as exc:
+    except (server.H2Unavailable, Skipped) as exc:
         print(f"{scenario.key} scenario SKIPPED: {exc}")
         section = report.skipped_section(scenario, settings, str(exc))
         report.update_results(settings.output, scenario.key, section)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import pinning
+from bench import pinning, realistic
 from bench.clients import CLIENTS, PROJECT, REPO_ROOT, RUNNERS, Client, check_origin, client_env
 from bench.report import Run, Summary, fmt_rps, tail
 from bench.scenarios import Target
@@ -38,7 +38,11 @@ def client_command(client: Client, python: Path, settings: Settings, target: Tar
     argv = [str(python), str(RUNNERS / client.script), "--name", client.name]
     argv += ["--url", target.url, "--concurrency", str(settings.concurrency)]
     argv += ["--duration", str(settings.duration_for(client.name))]
-    argv += ["--warmup", str(settings.warmup), "--expect-len", str(target.expect_len)]
+    argv += ["--warmup", str(settings.warmup)]
+    if target.expect_len is not None:
+        argv += ["--expect-len", str(target.expect_len)]
+    if target.scenario.key == "realistic":
+        argv += ["--workload", realistic.runner_argument(target.url)]
     if target.scenario.key == "newconn":
         argv.append("--new-conn")
     if target.scenario.key == "h2":

@@ -3,8 +3,8 @@
 ``results/latest.json`` (beside ``latest.md``) maps each scenario to its groups; a group is
 one measured quantity (``h1``, ``scale c=256``, ``download``, ...) with its unit, whether
 higher is better, each client's median and, for the one-table scenarios, each client's
-library version. A run replaces the groups of the scenarios it
-ran and keeps the others, as for the Markdown sections.
+library version and the clients whose every run failed. A run replaces the groups of the
+scenarios it ran and keeps the others, as for the Markdown sections.
 
 ``draw_chart`` turns every group into a cluster of bars, one per client, each the client's
 speed relative to this project (1.0 = as fast; for times, aiosonic's time / the client's).
@@ -23,8 +23,10 @@ def group(
     medians: dict[str, float],
     higher_better: bool = True,
     versions: dict[str, str] | None = None,
+    failed: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One measured quantity; ``versions`` (client: library version) when the runs said."""
+    """One measured quantity; ``versions`` (client: library version) when the runs said, and
+    ``failed``: the clients that took part but have no median (every run failed)."""
     found: dict[str, Any] = {
         "group": label,
         "unit": unit,
@@ -33,6 +35,8 @@ def group(
     }
     if versions:
         found["versions"] = versions
+    if failed:
+        found["failed"] = failed
     return found
 
 

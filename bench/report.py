@@ -384,7 +384,10 @@ def publish(
             print("  " + stderr_tail.replace("\n", "\n  "))
     section = markdown_section(scenario, settings, setup, summaries)
     found = {s.client: str(s.info["version"]) for s in summaries if s.info.get("version")}
-    groups = [records.group(scenario.key, "req/s", medians(summaries), versions=found)]
+    failed = [s.client for s in summaries if s.median is None]
+    groups = [
+        records.group(scenario.key, "req/s", medians(summaries), versions=found, failed=failed)
+    ]
     save(settings.output, scenario.key, section, groups)
 
 

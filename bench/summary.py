@@ -2,9 +2,10 @@
 
 Reads ``results/latest.json`` (what the last runs of the one-table scenarios stored) and prints
 one Markdown table: a row per client in catalogue order, and for each of the ``realistic``,
-``h1`` and ``h2`` scenarios the client's median req/s and ``aiosonic / X``. A client a scenario
-did not measure shows a dash. The table is pasted into the documentation by hand after a
-full ``make bench``, so the numbers there are always a real run's.
+``h1`` and ``h2`` scenarios the client's median req/s and ``aiosonic / X``. A client whose
+every run failed shows FAILED; one the scenario did not measure, a dash. The table is pasted
+into the documentation by hand after a full ``make bench``, so the numbers there are always a
+real run's.
 
 It must never run anything or write a file: it only reads the stored medians and prints.
 """
@@ -38,6 +39,7 @@ def _group(data: dict[str, list[dict[str, Any]]], key: str) -> dict[str, Any]:
 
 def _name(client: str, groups: list[dict[str, Any]]) -> str:
     version = next((g["versions"][client] for g in groups if client in g.get("versions", {})), "")
+    version = "" if version == "-" else version  # raw has no library
     kind = KINDS.get(client)
     text = f"{client} {version}".strip() if client != PROJECT else f"**{PROJECT}**"
     return f"{text} ({kind})" if kind else text
@@ -46,6 +48,8 @@ def _name(client: str, groups: list[dict[str, Any]]) -> str:
 def _cells(client: str, group: dict[str, Any]) -> list[str]:
     values = group.get("values", {})
     value, base = values.get(client), values.get(PROJECT)
+    if client in group.get("failed", []):
+        return ["FAILED", "-"]
     if not value:
         return ["-", "-"]
     if client == PROJECT:
@@ -61,7 +65,7 @@ def table(results: Path = RESULTS) -> str:
         heads += [f"{title} req/s", f"{PROJECT} / X"]
     lines = ["| " + " | ".join(heads) + " |", "|---" + "|---:" * (len(heads) - 1) + "|"]
     for client in CLIENTS:
-        if not any(client in g.get("values", {}) for g in groups):
+        if not any(client in {*g.get("values", {}), *g.get("failed", [])} for g in groups):
             continue
         cells = [_name(client, groups)]
         for group in groups:

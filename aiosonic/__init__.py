@@ -14,6 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._build import COMPILED
 from ._headers import HttpHeaders
 from ._version import __version__
 from .client import HTTPClient
@@ -69,6 +70,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "COMPILED",
     "ASGITransport",
     "AiosonicError",
     "AsyncResolver",

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import AsyncIterable, Iterable
 from enum import Enum
 from time import perf_counter
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._http11 import (
     BY_CHUNKS,
@@ -303,8 +303,6 @@ class HTTP11Protocol(LosableProtocol):
             and not transport.is_closing()
         )
 
-    is_usable = is_available  # the name the earlier slot code used
-
     def start(
         self,
         head: bytes,
@@ -347,10 +345,11 @@ class HTTP11Protocol(LosableProtocol):
         return waiter
 
     async def send_stream(
-        self, body: Iterable[bytes] | AsyncIterable[bytes], chunked: bool = True
+        self, body: Iterable[Any] | AsyncIterable[Any], chunked: bool = True
     ) -> None:
         """Send a streamed body (chunked, or raw under a known Content-Length), honouring
-        write flow control; the iterator is finalised however this ends."""
+        write flow control; the iterator is finalised however this ends. Its pieces are
+        whatever the caller's iterator yields (``_write_piece`` checks them)."""
         try:
             if isinstance(body, AsyncIterable):
                 async for piece in body:
@@ -365,7 +364,7 @@ class HTTP11Protocol(LosableProtocol):
         if self.life is _SENDING:
             self.life = _WAITING
 
-    async def _write_piece(self, piece: bytes | str | None, chunked: bool) -> None:
+    async def _write_piece(self, piece: object, chunked: bool) -> None:
         transport = self.transport
         if self.closed or not self.active or transport is None or transport.is_closing():
             raise self.failure or ConnectionDisconnected(

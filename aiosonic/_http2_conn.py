@@ -497,10 +497,6 @@ class HTTP2Protocol(LosableProtocol):
             and len(self.streams) < self.h2.remote_settings.max_concurrent_streams
         )
 
-    @property
-    def is_usable(self) -> bool:
-        return self.can_take_stream
-
     def start(
         self,
         headers: list[tuple[bytes, bytes]],

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._headers import HttpHeaders
 from ._interfaces import Exchange, Transport
-from ._request import Body, HeadCache, watch_upload
+from ._mypyc import mypyc_attr
+from ._request import Body, HeadCache
+from ._upload import watch_upload
 from ._url import URL
 from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
 from .hooks import EventHooks, Trace, call_hooks
@@ -96,6 +98,7 @@ class Call:
         self.download_progress = download_progress
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Pipeline:
     """The layers, as a base of ``HTTPClient`` (they read the client's settings as they
     are at the time of each request)."""

@@ -36,7 +36,6 @@ __all__ = [
     "close_stream",
     "encode_body",
     "merge_headers",
-    "watch_upload",
 ]
 
 USER_AGENT = f"aiosonic/{__version__}"
@@ -135,12 +134,13 @@ def _default_headers(url: URL) -> list[tuple[str, str]]:
     return defaults
 
 
-def _pairs(headers: Any) -> Iterable[tuple[str, str]]:
+def _pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
+    """The caller's headers as pairs, unchecked (``merge_headers`` checks them)."""
     if isinstance(headers, HttpHeaders):
         return headers.multi_items()
     if isinstance(headers, Mapping):
         return headers.items()
-    return headers  # type: ignore[no-any-return]
+    return cast(Iterable[tuple[Any, Any]], headers)
 
 
 def merge_headers(
@@ -292,52 +292,6 @@ def build_connect_head(authority: str, proxy_authorization: str | None) -> bytes
     if proxy_authorization is not None:
         headers.append(("Proxy-Authorization", proxy_authorization))
     return encode_request_head("CONNECT", authority, headers)
-
-
-def watch_upload(body: Body, callback: Callable[[int, int | None], object]) -> Body:
-    """``body`` sent as a stream that reports ``callback(bytes_sent, total_or_None)`` as
-    each piece goes out (in-memory bodies in 64 KiB pieces, under a Content-Length)."""
-    if body.stream is None:
-        if body.data is None:
-            return body  # nothing to upload
-        payload = body.data
-        size = len(payload)
-
-        def again() -> Stream:
-            return _counted(_pieces(payload), callback, size)
-
-        return Body(stream=again(), headers=body.headers, length=size, restart=again)
-    total = body.length
-    source = body.restart
-
-    def restart() -> Stream:
-        assert source is not None
-        return _counted(source(), callback, total)
-
-    return Body(stream=_counted(body.stream, callback, total), headers=body.headers,
-                length=total, restart=restart if source is not None else None)
-
-
-def _pieces(payload: bytes) -> Iterable[bytes]:
-    view = memoryview(payload)
-    # memoryview slices are bytes-like: written without a copy.
-    return cast(list[bytes], [view[i : i + _READ_BLOCK] for i in range(0, len(view), _READ_BLOCK)])
-
-
-async def _counted(
-    stream: Stream, callback: Callable[[int, int | None], object], total: int | None
-) -> AsyncIterable[bytes]:
-    sent = 0
-    if isinstance(stream, AsyncIterable):
-        async for piece in stream:
-            yield piece
-            sent += len(piece)
-            callback(sent, total)
-    else:
-        for piece in stream:
-            yield piece
-            sent += len(piece)
-            callback(sent, total)
 
 
 async def close_stream(stream: Stream) -> None:

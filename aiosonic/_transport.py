@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from ._dial import Dialer
 from ._http11_conn import HTTP11Protocol
 from ._interfaces import Exchange, Stream, Transport
+from ._mypyc import mypyc_attr
 from ._request import Body
 from .connection import Connection
 from .exceptions import (
@@ -297,6 +298,7 @@ def _trace_created(trace: Trace, route: Route, http_version: str) -> None:
 
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class RequestTransport:
     """The ``Transport`` of transports that take a public ``Request`` (``handle_request``):
     ``MockTransport``, ``ASGITransport``, or any object given as ``HTTPClient(transport=)``.

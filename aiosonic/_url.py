@@ -107,7 +107,7 @@ def _normalise_host(host: str, raw: str) -> str:
     return host
 
 
-def _parse(raw: str, schemes: tuple[str, ...]) -> URL:
+def _parse(raw: object, schemes: tuple[str, ...]) -> URL:
     if not isinstance(raw, str):
         raise InvalidRequest(f"URL must be a str, not {type(raw).__name__}")
     try:
@@ -139,11 +139,14 @@ def redact(raw: str) -> str:
     return _USERINFO.sub("***@", raw) if isinstance(raw, str) else repr(raw)
 
 
-_cache: dict[str, URL] = {}
+_cache: dict[object, URL] = {}
 
 
-def parse_url(raw: str, schemes: tuple[str, ...] = ("http", "https")) -> URL:
-    """Parse ``raw`` once; repeated calls with the same string come from a bounded cache."""
+def parse_url(raw: object, schemes: tuple[str, ...] = ("http", "https")) -> URL:
+    """Parse ``raw`` once; repeated calls with the same string come from a bounded cache.
+
+    ``raw`` is whatever the caller passed (``object``: in the compiled build a ``str``
+    annotation would refuse anything else before ``InvalidRequest`` could name it)."""
     url = _cache.get(raw)
     if url is not None and url.scheme in schemes:
         return url

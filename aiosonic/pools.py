@@ -28,54 +28,12 @@ from collections.abc import Hashable
 from typing import Any
 
 from ._lifecycle import close_all
-from ._values import ValueObject
+from ._mypyc import mypyc_attr
+from ._pool_config import PoolConfig
 from .connection import ACTIVE, CLOSED, IDLE, Connection, ConnectionConfig
 from .exceptions import ConnectionPoolAcquireTimeout, RequestTimeout
 
 __all__ = ["BasePool", "CyclicQueuePool", "PoolConfig", "SmartPool"]
-
-
-class PoolConfig(ValueObject):
-    """How the pool of one origin (or the default pool, ``":default"``) is sized and aged,
-    for ``TCPConnector(pool_configs={...})``.
-
-    - ``size``: how many connections may be open at once to it.
-    - ``max_conn_requests``: a connection serves at most this many requests (None: the
-      connector's ``conn_max_requests``).
-    - ``max_conn_idle_ms``: an idle keep-alive connection is closed after this many
-      milliseconds unused (None: kept until the server closes it).
-    """
-
-    __slots__ = ("max_conn_idle_ms", "max_conn_requests", "size")
-    _fields = ("size", "max_conn_requests", "max_conn_idle_ms")
-
-    def __init__(
-        self,
-        size: int = 25,
-        max_conn_requests: int | None = None,
-        max_conn_idle_ms: int | None = None,
-    ) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"PoolConfig.size must be a positive int, not {size!r}")
-        if max_conn_requests is not None and (
-            isinstance(max_conn_requests, bool)
-            or not isinstance(max_conn_requests, int)
-            or max_conn_requests < 1
-        ):
-            raise ValueError(
-                f"PoolConfig.max_conn_requests must be a positive int, not {max_conn_requests!r}"
-            )
-        if max_conn_idle_ms is not None and (
-            isinstance(max_conn_idle_ms, bool)
-            or not isinstance(max_conn_idle_ms, (int, float))
-            or max_conn_idle_ms <= 0
-        ):
-            raise ValueError(
-                f"PoolConfig.max_conn_idle_ms must be positive, not {max_conn_idle_ms!r}"
-            )
-        self.size = size
-        self.max_conn_requests = max_conn_requests
-        self.max_conn_idle_ms = max_conn_idle_ms
 
 
 def _key_of(urlparsed: Any) -> Hashable | None:
@@ -89,6 +47,7 @@ def _key_of(urlparsed: Any) -> Hashable | None:
             getattr(urlparsed, "port", None))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BasePool:
     """Slots, waiters and the free count; subclasses choose which free slot to take."""
 
@@ -369,6 +328,7 @@ def _expire_stream_waiter(waiter: asyncio.Future[None]) -> None:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SmartPool(BasePool):
     """Pool which prioritises reusing connections already open to the request's origin."""
 
@@ -404,6 +364,7 @@ class SmartPool(BasePool):
             self._unbound.append(conn)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class CyclicQueuePool(BasePool):
     """Pool which hands out its slots in rotation, whatever origin they were last used for."""
 

@@ -8,6 +8,7 @@ package index.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
@@ -28,14 +29,35 @@ pytest.importorskip("hatchling")
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and wheel as a machine without a C compiler builds them (the compiled
+    wheel is built and tested by ``make pytest-compiled``)."""
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
+        env={**os.environ, "CC": "/nonexistent/cc", "AIOSONIC_COMPILE": "auto"},
+    )
+    assert "aiosonic: pure-Python build (no C compiler ('/nonexistent/cc' not found))" in (
+        built.stdout + built.stderr
     )
     return out
+
+
+def test_a_build_that_must_compile_fails_without_a_compiler(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir",
+         str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CC": "/nonexistent/cc", "AIOSONIC_COMPILE": "1"},
+    )
+    assert built.returncode != 0
+    assert "AIOSONIC_COMPILE=1 but cannot compile: no C compiler" in built.stdout + built.stderr
+    assert not list(tmp_path.glob("*.whl"))
 
 
 def _wheel(dist: Path) -> Path:

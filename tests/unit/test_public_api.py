@@ -173,9 +173,12 @@ def test_every_reference_name_exists_with_its_parameters_in_order() -> None:
         if signature is None or not callable(obj):
             continue
         wanted = _top_level_names(signature)
+        parameters = inspect.signature(obj).parameters  # type: ignore[arg-type]
+        if aiosonic.COMPILED and not parameters and inspect.iscoroutinefunction(obj):
+            continue  # a compiled coroutine function has no signature: the pure run checks it
         ours = [
             name
-            for name, p in inspect.signature(obj).parameters.items()  # type: ignore[arg-type]
+            for name, p in parameters.items()
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
         if qualified == "aiosonic.resolver.AsyncResolver":

@@ -136,6 +136,8 @@ def _default_headers(url: URL) -> list[tuple[str, str]]:
 
 def _pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
     """The caller's headers as pairs, unchecked (``merge_headers`` checks them)."""
+    if type(headers) is dict:
+        return headers.items()
     if isinstance(headers, HttpHeaders):
         return headers.multi_items()
     if isinstance(headers, Mapping):
@@ -213,6 +215,8 @@ _HEAD_CACHE_MAX = 1024
 def _headers_key(headers: Any) -> Hashable:
     if not headers:
         return None
+    if type(headers) is dict:  # the common case, before the (slower) ABC checks
+        return tuple(headers.items())
     if isinstance(headers, HttpHeaders):
         return tuple(headers.multi_items())
     if isinstance(headers, Mapping):

@@ -85,7 +85,9 @@ _CACHE_MAX = 1024
 
 
 def _params_key(params: Any) -> Any:
-    return tuple(params.items()) if isinstance(params, Mapping) else tuple(params)
+    if type(params) is dict or isinstance(params, Mapping):  # dict first: no ABC check
+        return tuple(params.items())
+    return tuple(params)
 
 
 class HTTPClient(Pipeline):

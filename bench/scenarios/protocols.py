@@ -35,7 +35,8 @@ from bench.venvs import Prepared
 def _start_server(
     scenario: Scenario, settings: Settings, cpus: pinning.CpuPlan
 ) -> server.RunningServer:
-    """The scenario's server; raises ``server.H2Unavailable`` when h2 must be skipped."""
+    """The scenario's server; raises ``server.H2Unavailable`` when h2 must be skipped and
+    ``Skipped`` when realistic must (``--url``)."""
     if scenario.key == "realistic" and settings.url:
         raise Skipped(
             "--url points the benchmark at an external server, which does not answer the "

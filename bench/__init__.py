@@ -25,6 +25,8 @@ Package layout:
 - ``clients``: the clients under test, their environment, and which run in a venv of their
   own (upstream, pyreqwest, rnet, curl_cffi, niquests) with what installed.
 - ``venvs``: the peer libraries in this interpreter and the clients' venvs (``.venvs/``).
+- ``builds``: the compiled build of this repository's aiosonic for ``--build compiled``
+  (``.run/compiled``, rebuilt whenever the sources differ from it).
 - ``realistic``: the realistic scenario's requests and the answers the servers give them.
 - ``scenarios/``: the catalogue (``__init__``) and one module per family: ``protocols``
   (realistic, h1, h2), ``sweeps`` (scale, newconn), ``transfers`` (download, upload, import), with

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import pinning, report, venvs
-from bench.clients import CLIENTS
+from bench.clients import BUILDS, CLIENTS
 from bench.scenarios import SCENARIOS, Scenario, protocols, sweeps, transfers
 from bench.settings import Settings
 
@@ -58,9 +58,19 @@ def parse_args(argv: list[str]) -> Settings:
         "100 MiB bodies; import: cold import time",
     )
     parser.add_argument(
-        "--no-chart", action="store_true", help="do not redraw bench/results/chart.png"
+        "--no-chart",
+        action="store_true",
+        help="do not redraw the chart (bench/results/chart.png beside latest.md)",
     )
     parser.add_argument("--uvloop", action="store_true", help="run every client on uvloop")
+    parser.add_argument(
+        "--build",
+        choices=BUILDS,
+        default="pure",
+        help="the build of this repository's aiosonic the aiosonic client runs: pure (the "
+        "sources, default) or compiled (the mypyc wheel, built into bench/.run/compiled "
+        "whenever the sources differ from it)",
+    )
     parser.add_argument(
         "--clients",
         default=",".join(CLIENTS),
@@ -124,6 +134,7 @@ def parse_args(argv: list[str]) -> Settings:
         output=ns.output,
         argv=argv,
         chart=not ns.no_chart,
+        build=ns.build,
     )
 
 

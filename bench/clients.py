@@ -26,6 +26,10 @@ PROJECT = "aiosonic"
 UPSTREAM_REQUIREMENT = "aiosonic==1.3.3"
 #: Where the clients with requirements of their own get a virtual environment each.
 VENVS = BENCH_DIR / ".venvs"
+#: Where ``--build compiled`` installs this repository's mypyc build (``bench.builds``).
+COMPILED_BUILD = BENCH_DIR / ".run" / "compiled"
+#: The builds of this repository's aiosonic the ``aiosonic`` client can run.
+BUILDS = ("pure", "compiled")
 #: The peers that run in their own environment, with what is installed there.
 VENV_REQUIREMENTS = {
     "pyreqwest": "pyreqwest>=0.15,<0.16",
@@ -102,29 +106,39 @@ CLIENTS: dict[str, Client] = {
 VENV_PEERS = tuple(VENV_REQUIREMENTS)
 
 
-def client_env(client: Client) -> dict[str, str]:
-    """This process's environment, adjusted so that ``client`` imports the right library."""
+def client_env(client: Client, build: str = "pure") -> dict[str, str]:
+    """This process's environment, adjusted so that ``client`` imports the right library
+    (for ``PROJECT``: the sources, or the compiled build in ``COMPILED_BUILD``)."""
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     if client.env is not None:
         env.pop("PYTHONPATH", None)  # nothing from this repo may shadow what its venv holds
     elif client.name == PROJECT:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        first = COMPILED_BUILD if build == "compiled" else REPO_ROOT
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(first), env.get("PYTHONPATH")]))
     return env
 
 
-def check_origin(client: Client, info: dict[str, Any]) -> str:
+def check_origin(client: Client, info: dict[str, Any], build: str = "pure") -> str:
     """Why this result does not come from the library it claims to measure ("" if it does).
 
-    This project's aiosonic must come from the repository; a client with its own venv must
-    have imported its library from there (so upstream can never measure this repository).
+    This project's aiosonic must come from the repository's sources (``build`` pure) or from
+    the compiled build in ``COMPILED_BUILD`` (``build`` compiled), and be the build it says
+    (``aiosonic.COMPILED``, where the package has it); a client with its own venv must have
+    imported its library from there (so upstream can never measure this repository).
     """
     env = client.env
     if client.name != PROJECT and env is None:
         return ""
     module = Path(str(info.get("module", ""))).resolve()
-    if client.name == PROJECT and not module.is_relative_to(REPO_ROOT / "aiosonic"):
-        return f"imported aiosonic from {module}, not from this repository"
+    if client.name == PROJECT:
+        home = COMPILED_BUILD if build == "compiled" else REPO_ROOT
+        if not module.is_relative_to(home.resolve() / "aiosonic"):
+            return f"imported aiosonic from {module}, not from {home / 'aiosonic'}"
+        compiled = info.get("compiled")
+        if compiled is not None and compiled != (build == "compiled"):
+            return f"the {build} build was asked for, aiosonic.COMPILED is {compiled}"
+        return ""
     if env is not None and not module.is_relative_to(env.resolve()):
         return f"imported {info.get('name', 'its library')} from {module}, not from {env}"
     return ""

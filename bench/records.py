@@ -59,8 +59,17 @@ def store(markdown: Path, key: str, groups: list[dict[str, Any]]) -> None:
     _path(markdown).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
+def chart_path(markdown: Path) -> Path:
+    """``chart.png`` beside ``latest.md``; ``<name>.png`` beside any other results file, so
+    that a run written elsewhere (``--output compiled.md``) never redraws the main chart."""
+    return markdown.with_name(
+        "chart.png" if markdown.name == "latest.md" else f"{markdown.stem}.png"
+    )
+
+
 def draw_chart(markdown: Path, order: list[str], clients: list[str], project: str) -> Path:
-    """``chart.png`` beside ``markdown``: every group's clients relative to ``project``."""
+    """The chart beside ``markdown`` (``chart_path``): every group's clients relative to
+    ``project``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,7 +102,7 @@ def draw_chart(markdown: Path, order: list[str], clients: list[str], project: st
     ax.legend(ncol=min(len(shown), 5), fontsize="small", loc="upper center")
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
-    out = markdown.with_name("chart.png")
+    out = chart_path(markdown)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

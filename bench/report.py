@@ -161,13 +161,19 @@ def _fenced(text: str) -> list[str]:
     return ["", "  ```", *[f"  {t}" for t in text.splitlines()], "  ```"]
 
 
+def _version_text(info: dict[str, Any]) -> str:
+    """The library version a run reported, with ``compiled`` for a compiled aiosonic."""
+    version = str(info.get("version", "?"))
+    return f"{version} compiled" if info.get("compiled") else version
+
+
 def versions_line(summaries: list[Summary], scenario: Scenario) -> str:
     parts = []
     for summary in summaries:
         info = summary.info
         if summary.client == "raw" or not info:
             continue
-        version = info.get("version", "?")
+        version = _version_text(info)
         extra = f", {info['pool_api']}" if info.get("pool_api") else ""
         if summary.client in scenario.http2_clients and info.get("h2"):
             extra += f", h2 {info['h2']}"
@@ -246,10 +252,16 @@ def describe_setup(
         concurrency = ("connections", str(settings.concurrency))
     if cross_checked:
         verification += "; each run's count checked against the server's request counter"
+    build = (
+        "compiled (mypyc, built from the working tree into bench/.run/compiled)"
+        if settings.build == "compiled"
+        else "pure Python (the repository's sources)"
+    )
     setup = [
         ("date", now.strftime("%Y-%m-%d %H:%M UTC")),
         ("event loop", "uvloop" if settings.uvloop else "asyncio"),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("aiosonic build", build),
         ("server", server_text),
     ]
     if tls_text:
@@ -383,7 +395,7 @@ def publish(
         if stderr_tail:
             print("  " + stderr_tail.replace("\n", "\n  "))
     section = markdown_section(scenario, settings, setup, summaries)
-    found = {s.client: str(s.info["version"]) for s in summaries if s.info.get("version")}
+    found = {s.client: _version_text(s.info) for s in summaries if s.info.get("version")}
     failed = [s.client for s in summaries if s.median is None]
     groups = [
         records.group(scenario.key, "req/s", medians(summaries), versions=found, failed=failed)
@@ -392,7 +404,8 @@ def publish(
 
 
 def chart(output: Path) -> None:
-    """Redraw ``chart.png`` beside ``output``; a chart that cannot be drawn is only a warning."""
+    """Redraw the chart beside ``output`` (``records.chart_path``); a chart that cannot be
+    drawn is only a warning."""
     try:
         drawn = records.draw_chart(output, list(SCENARIOS), list(CLIENTS), PROJECT)
         print(f"\nchart written to {shown(drawn)}")

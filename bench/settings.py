@@ -41,6 +41,8 @@ class Settings:
     output: Path
     argv: list[str]
     chart: bool = True
+    #: Which build of this repository's aiosonic the ``aiosonic`` client runs.
+    build: str = "pure"
 
     def for_scenario(self, scenario: Scenario) -> Settings:
         """These settings narrowed to one scenario's clients and concurrency."""

@@ -41,6 +41,8 @@ def _name(client: str, groups: list[dict[str, Any]]) -> str:
     version = next((g["versions"][client] for g in groups if client in g.get("versions", {})), "")
     version = "" if version == "-" else version  # raw has no library
     kind = KINDS.get(client)
+    if client == PROJECT and version.endswith("compiled"):
+        kind = "this repository, compiled build"
     text = f"{client} {version}".strip() if client != PROJECT else f"**{PROJECT}**"
     return f"{text} ({kind})" if kind else text
 

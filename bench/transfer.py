@@ -60,6 +60,8 @@ class Job:
     output: Path
     command: str
     write_section: Callable[[str, str], None] = field(default=lambda key, text: None)
+    #: Which build of this repository's aiosonic runs (``--build``).
+    build: str = "pure"
 
 
 @dataclass
@@ -107,7 +109,7 @@ def _transfer_run(job: Job, client: str, args: list[str]) -> Result:
     if code != 0 or not isinstance(parsed, dict):
         last = next((ln for ln in reversed(err.splitlines()) if ln.strip()), "")
         return Result(reason=f"exit status {code}: {last.strip()}", tail=_tail(err))
-    problem = check_origin(CLIENTS[client], dict(parsed.get("library") or {}))
+    problem = check_origin(CLIENTS[client], dict(parsed.get("library") or {}), job.build)
     if problem:
         return Result(reason=problem)
     if parsed.get("errors"):
@@ -217,6 +219,7 @@ def run(job: Job) -> int:
         ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
         ("event loop", "uvloop" if job.uvloop else "asyncio"),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("aiosonic build", job.build),
     ]
     try:
         if job.key == "download":

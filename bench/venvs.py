@@ -4,7 +4,8 @@ Owns the one-time setup before any scenario: installing the project's ``bench`` 
 this interpreter when a module the selected scenarios need is missing, creating (once, then
 reusing) ``bench/.venvs/<name>`` for each selected client that has requirements of its own
 (upstream: the released aiosonic; pyreqwest, rnet, curl_cffi, niquests: those libraries),
-each with ``uvloop`` added when a run asks for it, and ``Prepared``: the map of client name
+each with ``uvloop`` added when a run asks for it, the compiled build for ``--build compiled``
+(made by ``bench.builds``), and ``Prepared``: the map of client name
 to interpreter that the scenarios start each client with, the clients whose setup failed and
 the CPU plan.
 
@@ -13,7 +14,8 @@ what was installed) says it holds what is wanted; a venv made by another Python 
 made anew. Packages are installed by name with pip.
 
 It must never run a client or a server, measure anything, or install into any environment
-other than this interpreter's and ``bench/.venvs/``. A failed install is reported (as a
+other than this interpreter's and ``bench/.venvs/`` (``bench.builds`` writes only under
+``bench/.run/``). A failed install is reported (as a
 warning, or as that client's setup failure, shown in its tables), never fatal.
 """
 
@@ -31,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import pinning
-from bench.clients import CLIENTS, REPO_ROOT, Client
+from bench import builds, pinning
+from bench.clients import CLIENTS, PROJECT, REPO_ROOT, Client
 from bench.report import Run, tail
 from bench.settings import Settings
 
@@ -140,6 +142,13 @@ def prepare(settings: Settings, cpus: pinning.CpuPlan) -> Prepared:
     have requirements of their own)."""
     pythons = {name: Path(sys.executable) for name in settings.clients}
     setup_failures: dict[str, Run] = {}
+    if settings.build == "compiled" and PROJECT in settings.clients:
+        try:
+            builds.ensure_compiled()
+        except (OSError, RuntimeError) as exc:
+            print(f"warning: {exc}\n({PROJECT} will be reported as failed)", flush=True)
+            reason = "the compiled build could not be made"
+            setup_failures[PROJECT] = Run(PROJECT, reason=reason, stderr_tail=str(exc))
     for name in settings.clients:
         client = CLIENTS[name]
         if client.env is None:

@@ -159,6 +159,7 @@ def library() -> dict[str, Any]:
         "version": str(version),
         "module": aiosonic.__file__,
         "pool_api": _pool_api(),
+        "compiled": getattr(aiosonic, "COMPILED", None),  # None: a build without the flag
         "h2": _distribution_version("h2"),
     }
 

@@ -81,7 +81,7 @@ def _problem(
 ) -> str:
     """Why a run that printed a result still does not count ("" when it counts)."""
     expected_loop = "uvloop" if settings.uvloop else "asyncio"
-    problem = check_origin(client, info)
+    problem = check_origin(client, info, settings.build)
     if not problem and result.get("loop") != expected_loop:
         problem = f"ran on {result.get('loop')}, expected {expected_loop}"
     if not problem and target.scenario.key == "h2":
@@ -124,7 +124,7 @@ def run_client(
     argv = client_command(client, python, settings, target)
     served_before = served() if served is not None else None
     timeout = settings.warmup + settings.duration_for(client.name) + 60.0
-    proc = pinning.popen(argv, cpu, REPO_ROOT, client_env(client))
+    proc = pinning.popen(argv, cpu, REPO_ROOT, client_env(client, settings.build))
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -244,3 +244,21 @@ def main(factory: Factory, library: Callable[[], dict[str, Any]]) -> None:
         library=library(),
     )
     print(json.dumps(result), flush=True)
+
+
+def run(
+    measure: _harness.Measure,
+    factory: Factory,
+    library: Callable[[], dict[str, Any]],
+    *,
+    exit_hard: bool = False,
+) -> None:
+    """A runner's entry point: a transfer run when its arguments ask for one, else the
+    request-rate run of ``measure``; ``exit_hard`` ends the process without finalizing
+    once the result is out (``_harness.exit_without_finalizing``)."""
+    if wanted():
+        main(factory, library)
+    else:
+        _harness.main(measure, library)
+    if exit_hard:
+        _harness.exit_without_finalizing()

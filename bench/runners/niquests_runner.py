@@ -94,7 +94,4 @@ def library() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if _transfer.wanted():
-        _transfer.main(open_transfer, library)
-    else:
-        _harness.main(_harness.fetch_measure(open_client), library)
+    _transfer.run(_harness.fetch_measure(open_client), open_transfer, library)

@@ -292,7 +292,4 @@ def library() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if _transfer.wanted():
-        _transfer.main(open_transfer, library)
-    else:
-        _harness.main(measure, library)
+    _transfer.run(measure, open_transfer, library)

@@ -101,8 +101,4 @@ def library() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if _transfer.wanted():
-        _transfer.main(open_transfer, library)
-    else:
-        _harness.main(_harness.fetch_measure(open_client), library)
-    _harness.exit_without_finalizing()
+    _transfer.run(_harness.fetch_measure(open_client), open_transfer, library, exit_hard=True)

@@ -337,7 +337,11 @@ class Decoder:
         self.max_header_list_size = max_header_list_size
         # What we advertised as SETTINGS_HEADER_TABLE_SIZE: no size update may exceed it.
         self.max_table_size = max_table_size
-        self._limit = max_table_size  # the size in force, set by the peer's updates
+        # The size in force, set by the peer's updates. The peer's encoder starts at the
+        # protocol's 4096 and must announce anything larger. Below 4096 it owes us an update
+        # (RFC 7541 4.2), which we do not insist on: a peer that never indexes (nginx) may
+        # never send it, and evicting at our limit catches a peer that relies on more.
+        self._limit = min(max_table_size, _DEFAULT_TABLE_SIZE)
         self._entries: list[Header] = []  # newest last
         self._size = 0
         self._update_required = False

@@ -1,9 +1,9 @@
-"""HTTP/2 over one connection: the sans-IO ``h2`` state machine driven by an asyncio.Protocol.
+"""HTTP/2 over one connection: our sans-IO core (``_h2core``) driven by an asyncio.Protocol.
 
 One TLS connection (ALPN "h2") or cleartext connection (h2c, prior knowledge) carries many
-concurrent streams. The loop calls ``data_received``; h2 turns the bytes into events, which
-complete the waiting request's response head, feed bodies, and end or reset streams. Bytes
-h2 wants to send are flushed after every event batch and every local action.
+concurrent streams. The loop calls ``data_received``; the core turns the bytes into events,
+which complete the waiting request's response head, feed bodies, and end or reset streams.
+Bytes the core wants to send are flushed after every event batch and every local action.
 
 Flow control both ways: request bodies never go past the peer's window (a sender waits for
 WINDOW_UPDATE), and response data is acknowledged as the reader consumes it, so a slow reader
@@ -13,7 +13,9 @@ the connection window far larger (1 GiB), so held-back streams never stall the o
 GOAWAY: the connection takes no new streams; streams the server did not process (above its
 last stream id) fail with ``StreamNotProcessed`` so the connector can retry idempotent
 requests on another connection; the rest finish. A dying connection fails every stream.
-Server push is refused (SETTINGS_ENABLE_PUSH=0); PING is answered by h2 itself.
+Server push is refused (SETTINGS_ENABLE_PUSH=0; a PUSH_PROMISE is a connection error);
+PING is answered by the core itself. A server breaking a rule on one stream (a malformed
+response head, a body longer than its content-length) fails that stream only.
 
 The connection's life::
 
@@ -34,14 +36,23 @@ from enum import Enum
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
-
-from ._hpack_cache import CachingDecoder, CachingEncoder
+from ._h2core import (
+    DataReceived,
+    GoAwayReceived,
+    H2ConnectionError,
+    H2Core,
+    H2LocalError,
+    PingReceived,
+    ResponseReceived,
+    SettingsReceived,
+    StreamEnded,
+    StreamError,
+    StreamIdsExhausted,
+    StreamReset,
+    WindowUpdated,
+)
+from ._h2frames import CANCEL, MAX_STREAM_ID, NO_ERROR, REFUSED_STREAM, error_name
+from ._hpack_cache import make_hpack
 from ._http11_conn import early_answer
 from ._lifecycle import LosableProtocol
 from ._request import close_stream
@@ -77,8 +88,6 @@ MAX_INBOUND_STREAMS = 100
 _INF = float("inf")
 # More PING/SETTINGS frames than this in one second is a flood (RFC 9113 10.5).
 MAX_CONTROL_FRAMES_PER_SECOND = 1000
-_ConnState = h2.connection.ConnectionState
-_ConnInput = h2.connection.ConnectionInputs
 # Connection-specific headers have no meaning in HTTP/2 (RFC 9113 8.2.2).
 _NOT_IN_H2 = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"}
@@ -223,32 +232,17 @@ class HTTP2Protocol(LosableProtocol):
         self._control_since = 0.0
         self._control_count = 0
         # Outbound headers were validated by the request builder already (the same token
-        # and CR/LF/NUL rules as HTTP/1.1); inbound ones are still checked by h2.
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-        )
-        self.h2 = h2.connection.H2Connection(config=config)
-        self.h2.encoder = CachingEncoder()
-        self.h2.decoder = CachingDecoder(limits.max_head_size)
-        # h2 closes its connection state machine on GOAWAY, which would refuse the frames
-        # of streams the server promised to finish (those up to its last stream id). Keep
-        # it open; we stop opening streams ourselves (``goaway``) and close once drained.
-        machine = self.h2.state_machine
-        machine._transitions = {
-            **machine._transitions,
-            (_ConnState.CLIENT_OPEN, _ConnInput.RECV_GOAWAY): (None, _ConnState.CLIENT_OPEN),
-        }
-        self.h2.local_settings = h2.settings.Settings(
-            client=True,
-            initial_values={
-                h2.settings.SettingCodes.ENABLE_PUSH: 0,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window,
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_INBOUND_STREAMS,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: limits.max_head_size,
-            },
+        # and CR/LF/NUL rules as HTTP/1.1); inbound ones are checked by the core. GOAWAY
+        # does not close the core: the streams up to the server's last stream id finish;
+        # we stop opening streams ourselves (``goaway``) and close once drained.
+        encoder, decoder = make_hpack(limits.max_head_size)
+        self.core = H2Core(
+            encoder,
+            decoder,
+            initial_window=window,
+            connection_window=max(CONNECTION_WINDOW, window),
+            max_concurrent_streams=MAX_INBOUND_STREAMS,
+            max_header_list_size=limits.max_head_size,
         )
 
     @property
@@ -312,16 +306,16 @@ class HTTP2Protocol(LosableProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        self.h2.initiate_connection()
-        self.h2.increment_flow_control_window(max(CONNECTION_WINDOW, self.window) - 65535)
+        self.core.initiate()
         self._flush()
 
     def data_received(self, data: bytes) -> None:
         if self._preface is not None and not self._check_preface(data):
             return
         try:
-            events = self.h2.receive_data(data)
-        except (h2.exceptions.ProtocolError, ValueError) as exc:
+            events = self.core.receive(data)
+        except H2ConnectionError as exc:
+            self._flush()  # the GOAWAY saying why
             self._die(HttpParsingError(f"HTTP/2 protocol error from the server: {exc}"))
             return
         now = self.loop.time()
@@ -347,8 +341,9 @@ class HTTP2Protocol(LosableProtocol):
         return False
 
     def _check_preface(self, data: bytes) -> bool:
-        """The server's first frame must be SETTINGS (RFC 9113 3.4). h2 would wait for as
-        many bytes as whatever garbage came first declares; refuse it at once instead."""
+        """The server's first frame must be SETTINGS (RFC 9113 3.4). The core would wait
+        for as many bytes as whatever garbage came first declares (up to its frame size
+        limit); refuse it at once instead."""
         assert self._preface is not None
         head = self._preface + data[:9]
         if len(head) < 9:
@@ -379,20 +374,14 @@ class HTTP2Protocol(LosableProtocol):
 
     # -- events ---------------------------------------------------------------------------
 
-    def _on_response(self, event: h2.events.ResponseReceived, now: float) -> None:
+    def _on_response(self, event: ResponseReceived, now: float) -> None:
         stream = self.streams.get(event.stream_id)
         if stream is None:
             return
         stream.last_read = now
-        status = 0
-        raw_headers: list[tuple[bytes, bytes]] = []
+        raw_headers = event.headers  # validated, pseudo-headers left out
         encoding: bytes | None = None
-        for name, value in event.headers:
-            if name.startswith(b":"):
-                if name == b":status":
-                    status = int(value)
-                continue
-            raw_headers.append((name, value))
+        for name, value in raw_headers:
             if name == b"content-encoding":
                 encoding = value if encoding is None else encoding + b"," + value
         if len(raw_headers) > self.limits.max_headers:
@@ -400,7 +389,7 @@ class HTTP2Protocol(LosableProtocol):
                 f"response has more than {self.limits.max_headers} headers"
             ))
             return
-        response = HttpResponse(status, "", "2", raw_headers, encoding)
+        response = HttpResponse(event.status, "", "2", raw_headers, encoding)
         response._protocol = stream
         response._limits = self.limits
         response._sent_at = stream.sent_at
@@ -411,12 +400,12 @@ class HTTP2Protocol(LosableProtocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
 
-    def _on_data(self, event: h2.events.DataReceived, now: float) -> None:
+    def _on_data(self, event: DataReceived, now: float) -> None:
         stream = self.streams.get(event.stream_id)
-        size = event.flow_controlled_length
+        size = event.flow_length
         if stream is None:
             # Data for a stream we gave up on: keep the connection window open.
-            self.h2.acknowledge_received_data(size, event.stream_id)
+            self.core.acknowledge(event.stream_id, size)
             return
         stream.last_read = now
         response = stream.response()
@@ -427,7 +416,7 @@ class HTTP2Protocol(LosableProtocol):
         elif size:
             self.acknowledge(stream, size)
 
-    def _on_end(self, event: h2.events.StreamEnded, now: float) -> None:
+    def _on_end(self, event: StreamEnded, now: float) -> None:
         stream = self.streams.get(event.stream_id)
         if stream is None:
             return
@@ -439,62 +428,70 @@ class HTTP2Protocol(LosableProtocol):
                 # close our side (RFC 9113 section 8.1), so the stream stops counting
                 # against the server's concurrency limit.
                 stream.sending = False
-                try:
-                    self.h2.reset_stream(stream.sid, h2.errors.ErrorCodes.NO_ERROR)
-                except h2.exceptions.ProtocolError:
-                    pass  # already closed
-                self._flush()
+                if self.core.reset_stream(stream.sid, NO_ERROR):
+                    self._flush()
         elif stream.head_waiter is not None:
             self.fail_stream(stream, ConnectionDisconnected("stream ended without a response"))
             return
         self._end_stream(stream)
 
-    def _on_reset(self, event: h2.events.StreamReset, now: float) -> None:
+    def _on_reset(self, event: StreamReset, now: float) -> None:
         stream = self.streams.get(event.stream_id)
         if stream is None:
             return
-        code = event.error_code
-        if code == h2.errors.ErrorCodes.REFUSED_STREAM and stream.head_waiter is not None:
+        code = event.code
+        if code == REFUSED_STREAM and stream.head_waiter is not None:
             error: AiosonicError = StreamNotProcessed("server refused the stream (REFUSED_STREAM)")
         else:
-            error = ConnectionDisconnected(f"server reset the stream (error code {code!r})")
+            error = ConnectionDisconnected(
+                f"server reset the stream (error code {error_name(code)}, {code})"
+            )
         self.fail_stream(stream, error, reset=False)
 
-    def _on_goaway(self, event: h2.events.ConnectionTerminated, now: float) -> None:
+    def _on_stream_error(self, event: StreamError, now: float) -> None:
+        # The core reset the stream already: the server broke a rule on this stream only.
+        stream = self.streams.get(event.stream_id)
+        if stream is not None:
+            self.fail_stream(
+                stream,
+                HttpParsingError(
+                    f"HTTP/2 protocol error from the server on stream {event.stream_id}: "
+                    f"{event.reason} ({error_name(event.code)})"
+                ),
+                reset=False,
+            )
+
+    def _on_goaway(self, event: GoAwayReceived, now: float) -> None:
         if self.life is _OPEN:
             self.life = _DRAINING
-        last = event.last_stream_id if event.last_stream_id is not None else 0
+        last = event.last_stream_id
         for stream in list(self.streams.values()):
             if stream.sid > last:
                 self.fail_stream(
                     stream,
                     StreamNotProcessed(
-                        f"server sent GOAWAY (error code {event.error_code!r}) "
+                        f"server sent GOAWAY (error code {error_name(event.code)}) "
                         "before processing this request"
                     ),
                     reset=False,
                 )
         self._maybe_finish()
 
-    def _on_window(self, event: h2.events.WindowUpdated, now: float) -> None:
+    def _on_window(self, event: WindowUpdated, now: float) -> None:
         self._wake_senders()
 
-    def _on_settings(self, event: h2.events.RemoteSettingsChanged, now: float) -> None:
+    def _on_settings(self, event: SettingsReceived, now: float) -> None:
         self._wake_senders()
         self.owner.stream_freed()  # a higher concurrency limit frees capacity too
-
-    def _on_push(self, event: h2.events.PushedStreamReceived, now: float) -> None:
-        if event.pushed_stream_id is not None:
-            self.h2.reset_stream(event.pushed_stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
 
     # -- streams --------------------------------------------------------------------------
 
     @property
     def can_take_stream(self) -> bool:
-        # Our own count: h2's open_outbound_streams walks every stream on each call.
         return (
             self.life is _OPEN
-            and len(self.streams) < self.h2.remote_settings.max_concurrent_streams
+            and len(self.streams) < self.core.max_concurrent_streams
+            and self.core.next_stream_id <= MAX_STREAM_ID
         )
 
     def start(
@@ -508,11 +505,14 @@ class HTTP2Protocol(LosableProtocol):
         """Open a stream and send the request headers; the future resolves to the response."""
         if not self.can_take_stream:
             raise StreamNotProcessed("the HTTP/2 connection takes no new streams")
-        sid = self.h2.get_next_available_stream_id()
         try:
-            self.h2.send_headers(sid, headers, end_stream=end_stream)
-        except h2.exceptions.ProtocolError as exc:
-            raise InvalidRequest(f"request headers refused by HTTP/2 rules: {exc}") from None
+            sid = self.core.open_stream(headers, end_stream)
+        except H2LocalError as exc:
+            if isinstance(exc, StreamIdsExhausted) and self.life is _OPEN:
+                self.life = _DRAINING  # the streams in flight finish; then it closes
+                self._maybe_finish()
+            raise StreamNotProcessed(f"the HTTP/2 connection takes no new streams: {exc}") \
+                from None
         waiter: asyncio.Future[HttpResponse] = self.loop.create_future()
         now = self.loop.time()
         stream = _Stream(self, sid, waiter, deadline, sock_read, now)
@@ -541,22 +541,26 @@ class HTTP2Protocol(LosableProtocol):
                 await close_stream(body)
         self._check_sendable(stream)
         stream.sending = False
-        self.h2.end_stream(stream.sid)
+        try:
+            self.core.end_stream(stream.sid)
+        except H2LocalError:
+            raise stream.error or ConnectionDisconnected(
+                "the stream ended while sending the request body"
+            ) from None
         self._flush()
 
     async def _send_data(self, stream: _Stream, data: bytes) -> None:
         view = memoryview(data)
         while view:
             self._check_sendable(stream)
-            window = min(
-                self.h2.local_flow_control_window(stream.sid), self.h2.max_outbound_frame_size
-            )
+            core = self.core
+            window = min(core.send_window_of(stream.sid), core.max_outbound_frame_size)
             if window <= 0 or self._writing_paused:
                 waiter = self.loop.create_future()
                 self._send_waiters.append(waiter)
                 await waiter
                 continue
-            self.h2.send_data(stream.sid, view[:window].tobytes())
+            core.send_data(stream.sid, view[:window].tobytes())
             view = view[window:]
             self._flush()
 
@@ -568,7 +572,7 @@ class HTTP2Protocol(LosableProtocol):
 
     def acknowledge(self, stream: _Stream, size: int) -> None:
         if not self.closed and stream.sid in self.streams:
-            self.h2.acknowledge_received_data(size, stream.sid)
+            self.core.acknowledge(stream.sid, size)
             self._flush_soon()
 
     def fail_stream(self, stream: _Stream, exc: BaseException, reset: bool = True) -> None:
@@ -584,11 +588,7 @@ class HTTP2Protocol(LosableProtocol):
         response = stream.response()
         if response is not None:
             response._fail(exc)
-        if reset and not self.closed:
-            try:
-                self.h2.reset_stream(stream.sid, h2.errors.ErrorCodes.CANCEL)
-            except h2.exceptions.ProtocolError:
-                pass  # already closed on the server's side
+        if reset and not self.closed and self.core.reset_stream(stream.sid, CANCEL):
             self._flush()
         self._end_stream(stream)
 
@@ -614,11 +614,8 @@ class HTTP2Protocol(LosableProtocol):
     def close(self) -> None:
         if not self.closed and self.transport is not None:
             self.life = _CLOSED
-            try:
-                self.h2.close_connection()
-                self._flush()
-            except h2.exceptions.ProtocolError:
-                pass
+            self.core.close()
+            self._flush()
             self.transport.close()
 
     def _maybe_finish(self) -> None:
@@ -647,7 +644,7 @@ class HTTP2Protocol(LosableProtocol):
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        data = self.h2.data_to_send()
+        data = self.core.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
@@ -695,16 +692,17 @@ def _as_bytes(piece: object) -> bytes:
 
 
 _Handler = Callable[[HTTP2Protocol, Any, float], None]
+# Informational heads and trailers have no handler: a response carries neither (as before).
 _HANDLERS: dict[type, _Handler] = {
-    h2.events.ResponseReceived: HTTP2Protocol._on_response,
-    h2.events.DataReceived: HTTP2Protocol._on_data,
-    h2.events.StreamEnded: HTTP2Protocol._on_end,
-    h2.events.StreamReset: HTTP2Protocol._on_reset,
-    h2.events.ConnectionTerminated: HTTP2Protocol._on_goaway,
-    h2.events.WindowUpdated: HTTP2Protocol._on_window,
-    h2.events.RemoteSettingsChanged: HTTP2Protocol._on_settings,
-    h2.events.PushedStreamReceived: HTTP2Protocol._on_push,
+    ResponseReceived: HTTP2Protocol._on_response,
+    DataReceived: HTTP2Protocol._on_data,
+    StreamEnded: HTTP2Protocol._on_end,
+    StreamReset: HTTP2Protocol._on_reset,
+    StreamError: HTTP2Protocol._on_stream_error,
+    GoAwayReceived: HTTP2Protocol._on_goaway,
+    WindowUpdated: HTTP2Protocol._on_window,
+    SettingsReceived: HTTP2Protocol._on_settings,
 }
 
-# Events we answer without any handler of ours: h2 queues the PING ACK or SETTINGS ACK.
-_CONTROL_EVENTS = frozenset({h2.events.PingReceived, h2.events.RemoteSettingsChanged})
+# Events the core answers by itself (PING ACK, SETTINGS ACK): counted against floods.
+_CONTROL_EVENTS = frozenset({PingReceived, SettingsReceived})

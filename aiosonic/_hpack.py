@@ -122,6 +122,8 @@ _DEFAULT_TABLE_SIZE: Final = 4096
 _MAX_INT: Final = (1 << 32) - 1
 _MAX_CONTINUATION: Final = 5
 _CACHE_ENTRIES: Final = 256
+# Blocks longer than this are rare and mostly unique; caching them would only hold memory.
+_CACHE_BLOCK_LIMIT: Final = 2048
 
 # Representations (RFC 7541 6): first-byte pattern and prefix mask.
 _INDEXED: Final = 0x80
@@ -438,7 +440,7 @@ class Decoder:
             if total > limit:
                 raise HeaderListTooLarge(f"header list above {limit} bytes")
             headers.append(field)
-        if not touched:
+        if not touched and end <= _CACHE_BLOCK_LIMIT:
             cache = self._cache
             if len(cache) >= _CACHE_ENTRIES:
                 cache.clear()

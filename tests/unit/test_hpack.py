@@ -583,6 +583,10 @@ def test_decoder_cache_is_bounded() -> None:
     for n in range(1000):
         decoder.decode(b"\x04" + bytes((len(b"%d" % n),)) + b"%d" % n)
         assert len(decoder._cache) <= 256
+    decoder._cache.clear()
+    long_block = b"\x04\x7f\x81\x10" + b"v" * 2176  # 2180 bytes: not worth keeping
+    assert decoder.decode(long_block) == [(b":path", b"v" * 2176)]
+    assert decoder._cache == {}
 
 
 # -- cross-checks with the hpack library --------------------------------------------------------

@@ -11,9 +11,6 @@ that never touch the dynamic table. Such work is a pure function of its input:
 
 Only those cases are cached; everything else goes through hpack unchanged, with all its
 checks (header list size limits included, since a cached block was checked when first seen).
-
-``HpackEncoder``/``HpackDecoder`` give these the interface ``_h2core`` takes, and
-``make_hpack`` is where the HTTP/2 connection gets its pair.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from typing import Any
 
 import hpack
 
-__all__ = ["CachingDecoder", "CachingEncoder", "HpackDecoder", "HpackEncoder", "make_hpack"]
+__all__ = ["CachingDecoder", "CachingEncoder"]
 
 _MAX_ENTRIES = 256
 
@@ -84,23 +81,3 @@ class CachingDecoder(hpack.Decoder):
             self._cache[key] = headers
             return list(headers)
         return headers
-
-
-class HpackEncoder(CachingEncoder):
-    """``CachingEncoder`` with the encoder interface ``_h2core`` takes."""
-
-    def set_max_table_size(self, size: int) -> None:
-        self.header_table_size = size
-
-
-class HpackDecoder(CachingDecoder):
-    """``CachingDecoder`` with the decoder interface ``_h2core`` takes: bytes pairs."""
-
-    def decode(self, data: bytes, raw: bool = True) -> list[Any]:
-        return super().decode(data, True)
-
-
-def make_hpack(max_header_list_size: int) -> tuple[HpackEncoder, HpackDecoder]:
-    """The HPACK encoder and decoder of an HTTP/2 connection (the one place that picks
-    them)."""
-    return HpackEncoder(), HpackDecoder(max_header_list_size)

@@ -52,7 +52,8 @@ from ._h2core import (
     WindowUpdated,
 )
 from ._h2frames import CANCEL, MAX_STREAM_ID, NO_ERROR, REFUSED_STREAM, error_name
-from ._hpack_cache import make_hpack
+from ._hpack import Decoder as HpackDecoder
+from ._hpack import Encoder as HpackEncoder
 from ._http11_conn import early_answer
 from ._lifecycle import LosableProtocol
 from ._request import close_stream
@@ -235,10 +236,9 @@ class HTTP2Protocol(LosableProtocol):
         # and CR/LF/NUL rules as HTTP/1.1); inbound ones are checked by the core. GOAWAY
         # does not close the core: the streams up to the server's last stream id finish;
         # we stop opening streams ourselves (``goaway``) and close once drained.
-        encoder, decoder = make_hpack(limits.max_head_size)
         self.core = H2Core(
-            encoder,
-            decoder,
+            HpackEncoder(),
+            HpackDecoder(limits.max_head_size),
             initial_window=window,
             connection_window=max(CONNECTION_WINDOW, window),
             max_concurrent_streams=MAX_INBOUND_STREAMS,

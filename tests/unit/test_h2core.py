@@ -44,7 +44,7 @@ from aiosonic._h2core import (
     TrailersReceived,
     WindowUpdated,
 )
-from aiosonic._hpack_cache import make_hpack
+from aiosonic._hpack import Decoder, Encoder
 
 REQUEST = [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"example"),
            (b":path", b"/")]
@@ -73,6 +73,10 @@ class SpyEncoder:
 
     def encode(self, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
         return bytes(self.inner.encode(list(headers)))
+
+
+def make_hpack(max_header_list_size: int) -> tuple[Encoder, Decoder]:
+    return Encoder(), Decoder(max_header_list_size)
 
 
 class BrokenDecoder:

@@ -2,7 +2,7 @@
 
 Owns: the integer and string representations, the static table, both dynamic tables (ours
 in `Encoder`, the peer's in `Decoder`) with their size accounting and eviction, the choice of
-representation for each field we send, and two caches of work that cannot differ:
+representation for each field we send, and caches of work that cannot differ:
 
 - `Encoder`: the bytes of a header list, for as long as our dynamic table does not change.
   Any insertion, eviction or size change clears the whole cache. The first time a list is
@@ -11,6 +11,8 @@ representation for each field we send, and two caches of work that cannot differ
 - `Decoder`: the headers of a block that touched no dynamic table (no insertion, no
   reference into it, no size update), keyed by the block's bytes. Such a block decodes the
   same whatever the table holds, which is how many servers (nginx among them) answer.
+- the decoded form of short Huffman strings, shared by all decoders: when a date or a length
+  makes a response block new, its other values usually are not.
 
 Never does: I/O, frames, CONTINUATION reassembly, or HTTP semantics (pseudo-header order,
 lowercase names, forbidden fields are the connection core's to check). Never raises anything
@@ -310,6 +312,15 @@ def _decode_integer(data: bytes, pos: int, end: int, value: int) -> tuple[int, i
     raise HPACKError("integer with too many continuation bytes")
 
 
+# Huffman strings decoded lately, shared by every decoder (decoding is a pure function).
+# Responses repeat most of their values (server, content-type, etag, ...) even when a date
+# or a length makes the block differ, and a lookup costs a twentieth of a decode. Bounded,
+# and only short strings: the long ones are the unique ones (tokens, cookies).
+_HUFFMAN_SEEN: Final[dict[bytes, bytes]] = {}
+_HUFFMAN_SEEN_ENTRIES: Final = 1024
+_HUFFMAN_SEEN_LENGTH: Final = 64
+
+
 def _decode_string(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
     if pos >= end:
         raise HPACKError("header block ends before a string")
@@ -324,9 +335,16 @@ def _decode_string(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
     raw = data[pos:stop]
     if not first & _HUFFMAN:
         return raw, stop
+    decoded = _HUFFMAN_SEEN.get(raw)
+    if decoded is not None:
+        return decoded, stop
     decoded = _huffman.decode(raw)
     if decoded is None:
         raise HPACKError("invalid Huffman code, EOS or padding")
+    if length <= _HUFFMAN_SEEN_LENGTH:
+        if len(_HUFFMAN_SEEN) >= _HUFFMAN_SEEN_ENTRIES:
+            _HUFFMAN_SEEN.clear()
+        _HUFFMAN_SEEN[raw] = decoded
     return decoded, stop
 
 

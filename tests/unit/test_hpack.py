@@ -10,7 +10,7 @@ from hpack.table import HeaderTable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aiosonic import _huffman
+from aiosonic import _hpack, _huffman
 from aiosonic._hpack import (
     _STATIC,
     Decoder,
@@ -638,3 +638,24 @@ def test_hpack_blocks_decode_with_ours(
         block = reference.encode(headers, huffman=huffman)
         assert decoder.decode(block) == headers
         assert decoder.decode(reference.encode(headers, huffman=huffman)) == headers
+
+
+def test_huffman_strings_memo() -> None:
+    seen = _hpack._HUFFMAN_SEEN
+    seen.clear()
+    block = bytes.fromhex(C4[0])
+    assert Decoder(65536).decode(block) == REQUESTS[0][0]
+    huffman = bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")  # www.example.com
+    assert seen == {huffman: b"www.example.com"}
+    assert Decoder(65536).decode(block) == REQUESTS[0][0]  # from the memo, in a new decoder
+    with pytest.raises(HPACKError):
+        Decoder(65536).decode(b"\x04\x81\xff")  # invalid strings are never remembered
+    assert len(seen) == 1
+    decoder = Decoder(1 << 30)
+    for n in range(3000):
+        value = b"%d" % (n * 7919) * 3  # digits: five bits each, so Huffman is shorter
+        encoded = _huffman.encode(value)
+        assert encoded is not None
+        field = b"\x04" + bytes((0x80 | len(encoded),)) + encoded
+        assert decoder.decode(field) == [(b":path", value)]
+        assert len(seen) <= 1024

@@ -428,7 +428,9 @@ class ResponseParser:
             # Interim response: drop it and read the final one with a fresh parser.
             self._reset_head()
             return
-        version: str = llhttp.get_http_version()
+        # Nearly every status line starts so; llhttp validated it (and builds the version
+        # string with a format call otherwise).
+        version: str = "1.1" if buf.startswith(b"HTTP/1.1 ") else llhttp.get_http_version()
         status_end = buf.find(b"\r\n")
         if not 100 <= status <= 599 or version not in ("1.1", "1.0"):
             self._state = _DONE

@@ -25,7 +25,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
 from enum import Enum
-from time import perf_counter
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._http11 import (
@@ -121,6 +121,9 @@ class HTTP11Protocol(LosableProtocol):
         self._response_ref: weakref.ref[HttpResponse] | None = None
         self._reading_paused = False
         self._writing_paused = False
+        # The transport is going away: the server's EOF, or our close(). Known here, so
+        # that is_available needs no call into the transport on every request.
+        self._shutting = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._deadline = _INF
         self._sock_read: float | None = None
@@ -164,6 +167,7 @@ class HTTP11Protocol(LosableProtocol):
         waiter = self.start(
             exchange.head, exchange.data, exchange.method == "HEAD", exchange.deadline,
             exchange.timeouts.sock_read, exchange.upgrade, trace, stream is not None,
+            exchange.started,
         )
         if trace is not None:
             trace("headers_sent")
@@ -193,7 +197,7 @@ class HTTP11Protocol(LosableProtocol):
     def data_received(self, data: bytes) -> None:
         if self.life is _CLOSED:
             return  # failed and aborted: what still arrives belongs to nobody
-        self._last_read = self.loop.time()
+        self._last_read = monotonic()  # also when the head came, if it is in this read
         if not self.received_any:
             self.received_any = True
             if self._trace is not None:
@@ -204,6 +208,7 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(exc)
 
     def eof_received(self) -> bool | None:
+        self._shutting = True
         return None  # let the transport close; connection_lost finishes the response
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -262,7 +267,7 @@ class HTTP11Protocol(LosableProtocol):
         response._protocol = self
         response._limits = self.limits
         response._sent_at = self._sent_at
-        response._head_at = perf_counter()
+        response._head_at = self._last_read  # read as the bytes holding the head arrived
         self._response_ref = weakref.ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
@@ -294,13 +299,14 @@ class HTTP11Protocol(LosableProtocol):
     @property
     def is_available(self) -> bool:
         """Open, idle, and not half-closed by the server. (IDLE implies the parser is idle
-        too: bytes that come when no response is expected fail the connection.)"""
-        transport = self.transport
+        too: bytes that come when no response is expected fail the connection.) Read from
+        this connection's own state: every way its transport starts closing (the server's
+        EOF, our close or abort, a lost connection) has passed through here first."""
         return (
             self.life is _IDLE
             and not self.lost
-            and transport is not None
-            and not transport.is_closing()
+            and not self._shutting
+            and self.transport is not None
         )
 
     def start(
@@ -313,13 +319,15 @@ class HTTP11Protocol(LosableProtocol):
         upgrade: bool = False,
         trace: Trace | None = None,
         streaming: bool = False,
+        now: float | None = None,
     ) -> asyncio.Future[HttpResponse]:
         """Send a request head (and a bytes body); return the future of the response head.
 
         A streamed body (``streaming``) is sent afterwards with ``send_stream``. From here
         on the exchange ends exactly once, through ``owner.exchange_done``. With
         ``upgrade`` a 101 (Switching Protocols) answer is accepted, and the caller then
-        ``detach``es.
+        ``detach``es. ``now``: the ``time.monotonic()`` reading the request went out at, if
+        the caller has one.
         """
         transport = self.transport
         assert transport is not None
@@ -329,8 +337,9 @@ class HTTP11Protocol(LosableProtocol):
         self._trace = trace
         self.parser.start(head_request, upgrade)
         waiter = self._head_waiter = self.loop.create_future()
-        now = self._last_read = self.loop.time()
-        self._sent_at = perf_counter()  # finer than uvloop's millisecond loop clock
+        if now is None:
+            now = monotonic()
+        self._last_read = self._sent_at = now
         self._deadline = _INF if deadline is None else deadline
         self._sock_read = sock_read
         self._arm(now)
@@ -385,7 +394,7 @@ class HTTP11Protocol(LosableProtocol):
             await waiter
         # The body going out is progress: sock_read measures the server's silence while we
         # wait on it, not the time a long upload takes.
-        self._last_read = self.loop.time()
+        self._last_read = monotonic()
 
     def detach(self) -> tuple[asyncio.Transport, bytes]:
         """After a 101 (Switching Protocols) answer: give up the transport for good.
@@ -417,6 +426,7 @@ class HTTP11Protocol(LosableProtocol):
 
     def close(self) -> None:
         transport = self.transport
+        self._shutting = True
         if transport is not None and not self.lost and not transport.is_closing():
             transport.close()
 
@@ -463,7 +473,7 @@ class HTTP11Protocol(LosableProtocol):
     def resume_body(self) -> None:
         if self._reading_paused:
             self._reading_paused = False
-            self._last_read = self.loop.time()
+            self._last_read = monotonic()
             if self.transport is not None and self.life is not _CLOSED:
                 self.transport.resume_reading()
 
@@ -490,7 +500,7 @@ class HTTP11Protocol(LosableProtocol):
         self._timer_when = _INF
         if self.life not in _EXCHANGING:
             return
-        now = self.loop.time()
+        now = monotonic()
         if now >= self._deadline:
             self._fail(RequestTimeout("request_timeout elapsed before the response completed"))
         elif self._sock_read is not None and now >= self._due(now):

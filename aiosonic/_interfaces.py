@@ -40,7 +40,10 @@ class Exchange:
     ``pairs`` the header pairs it was made of (what HTTP/2 and transports use); ``data``
     a body in memory, or ``stream`` a streamed one (``chunked`` framing or raw under a
     Content-Length), with ``restart`` making the stream anew if it may be sent twice.
-    ``deadline`` is the loop time the whole request must be done by (None: no limit).
+    ``deadline`` is the time the whole request must be done by (None: no limit) and
+    ``started`` when it was last handed to a connection, both on ``time.monotonic()``'s
+    clock (the one asyncio's and uvloop's loop times count in): the transport reads it once
+    per attempt and the connection reuses that reading rather than taking its own.
     """
 
     __slots__ = (
@@ -56,6 +59,7 @@ class Exchange:
         "pairs",
         "restart",
         "route",
+        "started",
         "stream",
         "timeouts",
         "trace",
@@ -95,6 +99,7 @@ class Exchange:
         self.trace = trace
         self.upgrade = upgrade  # asks to switch protocols (a 101 answer is accepted)
         self.deadline: float | None = None
+        self.started = 0.0
         self.extensions: dict[str, Any] | None = None  # a hook's Request.extensions
         self.body = body  # the body as the caller gave it (for transports)
         self._h2_headers: list[tuple[bytes, bytes]] | None = None

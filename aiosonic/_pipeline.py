@@ -1,6 +1,11 @@
 """The request pipeline: every request, from the client's arguments to its transport.
 
-    redirects -> auth -> hooks and retries -> transmit -> Transport.send(Exchange)
+    start -> redirects -> auth -> hooks and retries -> transmit -> Transport.send(Exchange)
+
+``start`` prepares what the caller passed (method, URL with its params, the encoded body,
+the ``Call`` of everything else) and hands it to the first layer the request uses; the
+client's verb methods await what it returns, so they run no coroutine of its own between
+them and the transport.
 
 Each layer is a plain function of the one below: it returns the awaitable of the layer
 below when it has nothing to do for this request (so a request pays only for the layers it
@@ -18,17 +23,18 @@ auth flow, hook calls and the retry loop. It never touches connections or parses
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._headers import HttpHeaders
 from ._interfaces import Exchange, Transport
 from ._mypyc import mypyc_attr
-from ._request import Body, HeadCache
+from ._request import NO_BODY, Body, HeadCache, encode_body
 from ._upload import watch_upload
-from ._url import URL
+from ._url import URL, parse_url
 from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
 from .hooks import EventHooks, Trace, call_hooks
+from .multipart import MultipartForm
 from .request import Request
 from .response import HttpResponse
 from .retry import RetryPolicy
@@ -39,12 +45,16 @@ if TYPE_CHECKING:
     from ._cookies import CookieJar
     from ._routes import Route
     from .auth import Auth, AuthsByHost
+    from .connectors import TCPConnector
     from .proxy import Proxy
     from .timeout import Timeouts
 
 __all__ = ["Call", "Pipeline"]
 
 Progress = Callable[[int, int | None], object]
+JsonSerializer = Callable[[Any], str | bytes]
+#: Entries a per-client cache (parsed URLs with params, proxies) holds; cleared when full.
+CACHE_MAX = 1024
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -103,20 +113,92 @@ class Pipeline:
     """The layers, as a base of ``HTTPClient`` (they read the client's settings as they
     are at the time of each request)."""
 
+    connector: TCPConnector
+    http2: bool
     cookie_jar: CookieJar | None
     event_hooks: EventHooks
     auth: Auth | None
+    retry: RetryPolicy | None
     auths: AuthsByHost | None
     trust_env: bool
     max_redirects: int
     proxy: Proxy | None
     _heads: HeadCache
+    _urls: dict[tuple[str, Any], URL]
     _transport: Transport  # what every request is sent through
 
     def _route(
         self, url: URL, verify: bool, ssl: _ssl.SSLContext | None, h2: str | None = None
     ) -> Route:
         raise NotImplementedError
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _start(
+        self,
+        url: str,
+        method: str,
+        headers: Any,
+        params: Any,
+        data: Any,
+        json: Any,
+        json_serializer: JsonSerializer,
+        multipart: bool,
+        verify: bool,
+        ssl: _ssl.SSLContext | None,
+        timeouts: Timeouts | None,
+        follow: bool,
+        http2: bool,
+        max_redirects: int | None = None,
+        auth: Any = None,
+        retry: Any = None,
+        upload_progress: Progress | None = None,
+        download_progress: Progress | None = None,
+    ) -> Awaitable[HttpResponse]:
+        """``HTTPClient.request``'s arguments, checked and prepared, into the first layer."""
+        if not isinstance(method, str):
+            raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
+        method = method.upper()
+        url_obj = parse_url(url) if not params else self._url(url, params)
+        if data is None and json is None and not multipart:
+            body = NO_BODY
+        else:
+            body = _encode(data, json, json_serializer, multipart)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidRequest(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        if auth is not None:
+            from .auth import auth_from
+
+            auth = auth_from(auth)
+        connector = self.connector
+        call = Call(
+            timeouts or connector.timeouts,
+            verify,
+            ssl,
+            "prior" if http2 else "alpn" if self.http2 or connector.http2 else None,
+            follow,
+            max_redirects,
+            url_obj.origin,
+            auth or self.auth,
+            retry or self.retry,
+            upload_progress,
+            download_progress,
+        )
+        return self._redirects(method, url_obj, headers, body, call)
+
+    def _url(self, url: str, params: Any) -> URL:
+        """``url`` parsed, with ``params`` appended (cached per URL and parameter set)."""
+        try:
+            key = (url, _params_key(params))
+            found = self._urls.get(key)
+        except TypeError:  # a parameter value that cannot be hashed
+            return parse_url(url).with_params(params)
+        if found is None:
+            found = parse_url(url).with_params(params)
+            if len(self._urls) >= CACHE_MAX:
+                self._urls.clear()
+            self._urls[key] = found
+        return found
 
     # -- redirects ------------------------------------------------------------------------
 
@@ -349,3 +431,25 @@ async def _received(
 def _copy(headers: Any) -> HttpHeaders:
     """The caller's headers as a new ``HttpHeaders`` that hooks and auth may change."""
     return HttpHeaders(headers) if headers else HttpHeaders()
+
+
+def _params_key(params: Any) -> Any:
+    if type(params) is dict or isinstance(params, Mapping):  # dict first: no ABC check
+        return tuple(params.items())
+    return tuple(params)
+
+
+def _encode(data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool) -> Body:
+    if multipart:
+        if not isinstance(data, (dict, MultipartForm)):
+            raise InvalidRequest(
+                f"multipart=True needs data= as a dict, not {type(data).__name__}"
+            )
+        if isinstance(data, dict):
+            form = MultipartForm()
+            for name, value in data.items():
+                form.add_field(str(name), value)
+            data = form
+    if isinstance(data, MultipartForm):
+        return data.as_body()
+    return encode_body(data, json, json_serializer)

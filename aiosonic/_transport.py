@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable
+from time import monotonic
 from typing import TYPE_CHECKING, Protocol, cast
 
 from ._dial import Dialer
@@ -72,9 +73,7 @@ class NetworkTransport:
             # once (most of it); sent in slices under write flow control, nothing is copied.
             exchange.restart = lambda: _slices(data)
             exchange.stream, exchange.data, exchange.chunked = exchange.restart(), None, False
-        total = exchange.timeouts.request_timeout
-        if total is not None:
-            exchange.deadline = asyncio.get_running_loop().time() + total
+        _start_clock(exchange)
         route = exchange.route
         pool = route.pool or self.default_pool
         retried = unprocessed = 0
@@ -94,6 +93,7 @@ class NetworkTransport:
                 conn, reused = self._ready(pool, route, exchange.trace)
             if not reused:
                 conn, reused = await self._slot(pool, route, exchange, conn)
+                exchange.started = monotonic()  # after waiting for a slot or dialing
             assert conn is not None
             protocol = conn.protocol
             assert protocol is not None
@@ -104,6 +104,7 @@ class NetworkTransport:
                 if exchange.idempotent and exchange.stream is None and (
                     unprocessed < _UNPROCESSED_TRIES
                 ):
+                    exchange.started = monotonic()
                     continue
                 raise
             except ConnectionDisconnected:
@@ -121,6 +122,7 @@ class NetworkTransport:
                     if exchange.stream is not None:
                         assert exchange.restart is not None
                         exchange.stream = exchange.restart()
+                    exchange.started = monotonic()
                     continue
                 raise
             response._url = exchange.url
@@ -136,15 +138,14 @@ class NetworkTransport:
         that already arrived after the head. Any other answer is an ordinary response
         (returned with None and b""); reading or discarding it frees the connection.
         """
-        total = exchange.timeouts.request_timeout
-        if total is not None:
-            exchange.deadline = asyncio.get_running_loop().time() + total
+        _start_clock(exchange)
         route = exchange.route
         pool = route.pool or self.default_pool
         conn = pool.acquire_nowait(route.key)
         if conn is None:
             conn = await _wait_for_slot(pool, route.key, exchange)
         await self._dial(conn, route, exchange, pool)  # a connection of its own, always
+        exchange.started = monotonic()
         protocol = cast(HTTP11Protocol, conn.protocol)  # upgrade routes never offer h2
         response = await protocol.handle_request(exchange)
         if response.status_code != 101:
@@ -267,12 +268,22 @@ def _multiplexed(route: Route) -> bool:
     return negotiated == "h2" or (route.http2 is not None and negotiated != "http/1.1")
 
 
+def _start_clock(exchange: Exchange) -> None:
+    """The request's one clock reading: its deadline, and when it goes out if an idle
+    connection takes it at once (the connection times its read timeout and ``elapsed``
+    from it; whoever waits or dials first takes a new reading)."""
+    now = exchange.started = monotonic()
+    total = exchange.timeouts.request_timeout
+    if total is not None:
+        exchange.deadline = now + total
+
+
 async def _wait_for_slot(pool: BasePool, key: Hashable, exchange: Exchange) -> Connection:
     limit = exchange.timeouts.pool_acquire
     deadline = exchange.deadline
     by_request = False
     if deadline is not None:
-        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+        remaining = max(deadline - monotonic(), 0.0)
         # Which limit is the shorter decides the error, up front: timers may fire a
         # little early, so the clock is not asked again afterwards.
         by_request = limit is None or remaining <= limit

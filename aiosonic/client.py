@@ -1,6 +1,6 @@
 """``HTTPClient``: what users call, and where every request enters the one pipeline.
 
-    request() -> prepare (method, URL and params, body) -> the pipeline (``_pipeline``):
+    request() -> the pipeline (``_pipeline``): start (method, URL and params, body) ->
                  redirects -> auth -> hooks and retries -> transmit -> Transport.send
 
 It owns argument handling and validation, TLS context selection and the route of each
@@ -17,7 +17,6 @@ import json as _json
 import ssl as _ssl
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -31,11 +30,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from ._cookies import CookieJar
 from ._headers import HttpHeaders
 from ._interfaces import Transport
-from ._pipeline import Call, Pipeline
-from ._request import NO_BODY, Body, HeadCache, encode_body
+from ._pipeline import CACHE_MAX, Pipeline
+from ._request import HeadCache
 from ._tls import client_context, offer_h2, offers_h2
 from ._transport import as_transport
-from ._url import URL, parse_url
+from ._url import URL
 from .connectors import Route, TCPConnector
 from .exceptions import InvalidRequest
 from .hooks import EventHooks, Hook
@@ -81,13 +80,6 @@ class RequestOptions(TypedDict, total=False):
     download_progress: Progress | None
 
 DEFAULT_MAX_REDIRECTS = 10
-_CACHE_MAX = 1024
-
-
-def _params_key(params: Any) -> Any:
-    if type(params) is dict or isinstance(params, Mapping):  # dict first: no ABC check
-        return tuple(params.items())
-    return tuple(params)
 
 
 class HTTPClient(Pipeline):
@@ -150,7 +142,7 @@ class HTTPClient(Pipeline):
             self.connector.transport if transport is None else as_transport(transport)
         )
         self._heads = HeadCache()
-        self._urls: dict[tuple[str, Any], URL] = {}
+        self._urls = {}
         self._env_proxies: dict[tuple[str, str, int], Proxy | None] = {}
 
     async def __aenter__(self) -> HTTPClient:
@@ -221,58 +213,6 @@ class HTTPClient(Pipeline):
                                  multipart, verify, ssl, timeouts, follow, http2, max_redirects,
                                  auth, retry, upload_progress, download_progress)
 
-    def _start(
-        self,
-        url: str,
-        method: str,
-        headers: HeadersType | None,
-        params: ParamsType | None,
-        data: DataType | None,
-        json: dict[str, Any] | list[Any] | None,
-        json_serializer: JsonSerializer,
-        multipart: bool,
-        verify: bool,
-        ssl: _ssl.SSLContext | None,
-        timeouts: Timeouts | None,
-        follow: bool,
-        http2: bool,
-        max_redirects: int | None = None,
-        auth: Auth | tuple[str, str] | None = None,
-        retry: RetryPolicy | None = None,
-        upload_progress: Progress | None = None,
-        download_progress: Progress | None = None,
-    ) -> Awaitable[HttpResponse]:
-        """``request`` up to the pipeline, as a plain function: the verbs await what it
-        returns, so they cost no coroutine of ``request``'s on top of their own."""
-        if not isinstance(method, str):
-            raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
-        method = method.upper()
-        url_obj = parse_url(url) if not params else self._url(url, params)
-        if data is None and json is None and not multipart:
-            body = NO_BODY
-        else:
-            body = self._encode(data, json, json_serializer, multipart)
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise InvalidRequest(f"retry must be a RetryPolicy, not {type(retry).__name__}")
-        if auth is not None:
-            from .auth import auth_from
-
-            auth = auth_from(auth)
-        call = Call(
-            timeouts or self.connector.timeouts,
-            verify,
-            ssl,
-            "prior" if http2 else "alpn" if self.http2 or self.connector.http2 else None,
-            follow,
-            max_redirects,
-            url_obj.origin,
-            auth or self.auth,
-            retry or self.retry,
-            upload_progress,
-            download_progress,
-        )
-        return self._redirects(method, url_obj, headers, body, call)
-
     @asynccontextmanager
     async def stream(
         self, method: str, url: str, **kwargs: Any
@@ -285,20 +225,6 @@ class HTTPClient(Pipeline):
             yield response
         finally:
             await response.aclose()
-
-    def _url(self, url: str, params: Any) -> URL:
-        """``url`` parsed, with ``params`` appended (cached per URL and parameter set)."""
-        try:
-            key = (url, _params_key(params))
-            found = self._urls.get(key)
-        except TypeError:  # a parameter value that cannot be hashed
-            return parse_url(url).with_params(params)
-        if found is None:
-            found = parse_url(url).with_params(params)
-            if len(self._urls) >= _CACHE_MAX:
-                self._urls.clear()
-            self._urls[key] = found
-        return found
 
     def _route(
         self, url: URL, verify: bool, ssl: _ssl.SSLContext | None, h2: str | None = None
@@ -336,26 +262,10 @@ class HTTPClient(Pipeline):
 
         found = proxy_for(url.scheme, url.host, url.port)
         proxy = Proxy(found) if found is not None else None
-        if len(self._env_proxies) >= _CACHE_MAX:
+        if len(self._env_proxies) >= CACHE_MAX:
             self._env_proxies.clear()
         self._env_proxies[origin] = proxy
         return proxy
-
-    @staticmethod
-    def _encode(data: Any, json: Any, json_serializer: JsonSerializer, multipart: bool) -> Body:
-        if multipart:
-            if not isinstance(data, (dict, MultipartForm)):
-                raise InvalidRequest(
-                    f"multipart=True needs data= as a dict, not {type(data).__name__}"
-                )
-            if isinstance(data, dict):
-                form = MultipartForm()
-                for name, value in data.items():
-                    form.add_field(str(name), value)
-                data = form
-        if isinstance(data, MultipartForm):
-            return data.as_body()
-        return encode_body(data, json, json_serializer)
 
     # -- verbs: one-line forwards ---------------------------------------------------------
 

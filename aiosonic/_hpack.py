@@ -123,6 +123,9 @@ _DEFAULT_TABLE_SIZE: Final = 4096
 # Its continuation bytes carry 7 bits each, so five of them always suffice; more is overlong.
 _MAX_INT: Final = (1 << 32) - 1
 _MAX_CONTINUATION: Final = 5
+# The most of the peer's table we use, however much it offers (nghttp2's default too): a
+# client's header lists fit, and every connection's table costs memory and lookups.
+_OWN_TABLE_LIMIT: Final = 4096
 _CACHE_ENTRIES: Final = 256
 # Blocks longer than this are rare and mostly unique; caching them would only hold memory.
 _CACHE_BLOCK_LIMIT: Final = 2048
@@ -189,9 +192,11 @@ class Encoder:
         self._cache: dict[tuple[Header, ...], bytes] = {}
 
     def set_max_table_size(self, size: int) -> None:
-        """The peer's SETTINGS_HEADER_TABLE_SIZE is now `size`: use it from the next block."""
+        """The peer's SETTINGS_HEADER_TABLE_SIZE is now `size`: use up to it (at most 4096)
+        from the next block, which starts by telling the peer (RFC 7541 4.2, 6.3)."""
         if size < 0 or size > _MAX_INT:
             raise ValueError(f"header table size out of range: {size}")
+        size = min(size, _OWN_TABLE_LIMIT)
         if self._update_pending:
             self._update_smallest = min(self._update_smallest, size)
         else:

@@ -482,6 +482,18 @@ def test_size_changes_between_blocks() -> None:
     assert encoder.encode(headers).startswith(b"\x3f\x13\x3f\x45")
 
 
+def test_we_use_at_most_4096_bytes_of_a_larger_table() -> None:
+    encoder = Encoder()
+    encoder.set_max_table_size(65536)
+    assert encoder.encode([(b":method", b"GET")]) == b"\x82"  # nothing to announce
+    encoder.set_max_table_size(1000)
+    encoder.set_max_table_size(65536)
+    assert encoder.encode([(b":method", b"GET")]) == b"\x3f\xc9\x07\x3f\xe1\x1f\x82"
+    big = [(b"x-%d" % n, b"v" * 100) for n in range(60)]
+    encoder.encode(big)
+    assert encoder_table(encoder)[1] <= 4096
+
+
 def test_zero_table_indexes_nothing() -> None:
     encoder = Encoder()
     encoder.set_max_table_size(0)

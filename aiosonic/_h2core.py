@@ -287,7 +287,8 @@ _MAX_CONTINUATIONS: Final = 128
 # block larger than the list it encodes; the decoder checks the list itself).
 _BLOCK_SLACK: Final = 16384
 
-_NO_LIMIT: Final = 2**32 + 1  # no MAX_CONCURRENT_STREAMS until the server says one
+_NO_LIMIT: Final = 2**32 + 1
+DEFAULT_HEADER_TABLE_SIZE: Final = 4096  # no MAX_CONCURRENT_STREAMS until the server says one
 
 # Response header validation (RFC 9113 8.2, 8.3; RFC 9110 5.1 for the name grammar).
 _TOKEN_LOWER: Final = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
@@ -382,10 +383,15 @@ class H2Core:
         (3.4, 6.5, 6.9)."""
         self.out.append(PREFACE)
         self.out.append(settings_frame([
+            # The defaults, said out loud as h2 did: nginx answers an announced table size
+            # by setting its own to 0 (its blocks then never touch our decoder's dynamic
+            # table, so our HPACK decoder can reuse its work on every response).
+            (SETTINGS_HEADER_TABLE_SIZE, DEFAULT_HEADER_TABLE_SIZE),
             (SETTINGS_ENABLE_PUSH, 0),
             (SETTINGS_INITIAL_WINDOW_SIZE, self.local_window),
             (SETTINGS_MAX_CONCURRENT_STREAMS, self.local_max_streams),
             (SETTINGS_MAX_HEADER_LIST_SIZE, self.local_max_header_list),
+            (SETTINGS_MAX_FRAME_SIZE, self.reader.max_frame_size),
         ]))
         grow = self._connection_window - DEFAULT_WINDOW_SIZE
         if grow:

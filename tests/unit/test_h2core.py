@@ -167,6 +167,8 @@ def test_preface_settings_and_connection_window() -> None:
     first, update = sent_frames(core)
     assert isinstance(first, SettingsFrame)
     assert dict(first.settings) == {
+        f.SETTINGS_HEADER_TABLE_SIZE: 4096,
+        f.SETTINGS_MAX_FRAME_SIZE: 16384,
         f.SETTINGS_ENABLE_PUSH: 0,
         f.SETTINGS_INITIAL_WINDOW_SIZE: 1 << 22,
         f.SETTINGS_MAX_CONCURRENT_STREAMS: 100,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import httptools
 
@@ -162,6 +162,8 @@ class ResponseReceiver(Protocol):
 
 
 def _keep_alive(version: str, connection: bytes | None) -> bool:
+    if connection == b"keep-alive" or connection == b"Keep-Alive":
+        return version == "1.1" or version == "1.0"  # what nearly every server sends
     if connection is not None:
         tokens = connection.lower()
         if b"close" in tokens:
@@ -371,6 +373,11 @@ class ResponseParser:
 
     # httptools callbacks, called from inside feed_data. The head is collected here, a
     # header at a time, as llhttp validates it: nothing re-scans the head afterwards.
+
+    # httptools asks every new parser's protocol for these two with getattr(..., None):
+    # present as None they cost a lookup, absent an AttributeError each (per response).
+    on_chunk_header: ClassVar[None] = None
+    on_chunk_complete: ClassVar[None] = None
 
     def on_message_begin(self) -> None:
         self._messages += 1

@@ -11,6 +11,7 @@ again and again is merged and encoded once.
 from __future__ import annotations
 
 import io
+import json as _json
 from base64 import b64encode
 from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -90,6 +91,33 @@ def _read_file(fileobj: io.IOBase) -> Iterable[bytes]:
         yield block.encode("utf-8") if isinstance(block, str) else block
 
 
+def _make_stdlib_dumps() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, minus its three Python frames per call.
+
+    ``json.dumps(obj)`` ends in the C encoder built from ``JSONEncoder``'s defaults; this
+    builds exactly that encoder itself (a fresh ``markers`` dict per call, so circular
+    references are still refused), so the bytes are the same. Without the C encoder (an
+    interpreter that lacks ``_json``) it is ``json.dumps``."""
+    try:
+        from _json import encode_basestring_ascii
+        from _json import make_encoder as c_make_encoder
+    except ImportError:
+        return _json.dumps
+    default = _json.JSONEncoder().default
+
+    def dumps(obj: Any) -> str:
+        if isinstance(obj, str):
+            return encode_basestring_ascii(obj)
+        encode = c_make_encoder({}, default, encode_basestring_ascii, None, ": ", ", ",
+                                False, False, True)
+        return "".join(encode(obj, 0))
+
+    return dumps
+
+
+_stdlib_dumps = _make_stdlib_dumps()
+
+
 def encode_body(
     data: Any,
     json: Any,
@@ -99,7 +127,9 @@ def encode_body(
     if json is not None:
         if data is not None:
             raise InvalidRequest("pass either data= or json=, not both")
-        serialised = json_serializer(json)
+        serialised = (
+            _stdlib_dumps(json) if json_serializer is _json.dumps else json_serializer(json)
+        )
         raw = serialised.encode("utf-8") if isinstance(serialised, str) else serialised
         return Body(raw, headers=[("Content-Type", "application/json")])
     if data is None:

@@ -92,6 +92,39 @@ def test_encode_body_forms() -> None:
         encode_body(b"x", {"k": 1}, json.dumps)
 
 
+class _Tagged(int):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "widget", "tags": ["a", "b"], "price": 12.5, "qty": 3, "active": True},
+        {"nested": {"deep": [None, False, -0.0, 1e300, "é\u2028\"\\"]}, "": {}},
+        [float("nan"), float("inf"), _Tagged(7)],
+        {1: "int key", 2.5: "float key", None: "null key", True: "bool key"},
+        "just a string: é",
+        12,
+        [],
+    ],
+)
+def test_json_default_serializer_gives_json_dumps_bytes(value: object) -> None:
+    # json= without a serializer skips json.dumps' Python layers: the bytes must not change.
+    assert encode_body(None, value, json.dumps).data == json.dumps(value).encode()
+
+
+def test_json_default_serializer_refuses_what_json_dumps_refuses() -> None:
+    circular: list[object] = []
+    circular.append(circular)
+    with pytest.raises(ValueError, match="Circular reference"):
+        encode_body(None, circular, json.dumps)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_body(None, {"x": object()}, json.dumps)
+    with pytest.raises(TypeError, match="keys must be"):
+        encode_body(None, {(1, 2): "tuple key"}, json.dumps)
+    assert encode_body(None, [1], json.dumps).data == b"[1]"  # nothing left behind
+
+
 @pytest.mark.parametrize(
     ("method", "target", "headers", "part"),
     [

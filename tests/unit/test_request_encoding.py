@@ -102,7 +102,7 @@ class _Tagged(int):
         {"name": "widget", "tags": ["a", "b"], "price": 12.5, "qty": 3, "active": True},
         {"nested": {"deep": [None, False, -0.0, 1e300, "é\u2028\"\\"]}, "": {}},
         [float("nan"), float("inf"), _Tagged(7)],
-        {1: "int key", 2.5: "float key", None: "null key", True: "bool key"},
+        {3: "int key", 2.5: "float key", None: "null key", True: "bool key"},
         "just a string: é",
         12,
         [],

@@ -866,7 +866,26 @@ def _check_response(headers: Headers, stream_id: int) -> tuple[int, int, int]:
         else:
             if first < 0:
                 first = index
-            _check_field(name, value, stream_id)
+            # _check_field, inlined: this runs for every field of every response.
+            if not name or name.translate(None, _TOKEN_LOWER):
+                raise FrameError(PROTOCOL_ERROR, f"invalid header name {name!r}", stream_id)
+            if name in _CONNECTION_SPECIFIC:
+                raise FrameError(PROTOCOL_ERROR, f"connection-specific header {name!r}",
+                                 stream_id)
+            if value:
+                if b"\r" in value or b"\n" in value or b"\x00" in value:
+                    raise FrameError(PROTOCOL_ERROR, f"invalid character in {name!r} value",
+                                     stream_id)
+                edge = value[0]
+                if edge == 32 or edge == 9:
+                    raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
+                                     stream_id)
+                edge = value[-1]
+                if edge == 32 or edge == 9:
+                    raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
+                                     stream_id)
+            if name == b"te" and value.lower() != b"trailers":
+                raise FrameError(PROTOCOL_ERROR, f"te header of {value!r}", stream_id)
             if name == b"content-length":
                 if not value.isdigit():
                     raise FrameError(PROTOCOL_ERROR, f"content-length {value!r}", stream_id)

@@ -103,11 +103,33 @@ class H2Owner(Protocol):
     def h2_finished(self) -> None: ...
 
 
+# Header lists by request shape. The request builder shares one ``pairs`` list per method,
+# URL and header set (``HeadCache``) and never changes it, so a list seen again (the entry
+# keeps it alive: its id cannot be reused meanwhile) gives the same HTTP/2 headers.
+_H2_HEADERS: dict[tuple[str, bool, str, str, int], tuple[object, list[tuple[bytes, bytes]]]] = {}
+_H2_HEADERS_MAX = 256
+
+
 def h2_request_headers(
     method: str, url: URL, pairs: Iterable[tuple[str, str]]
 ) -> list[tuple[bytes, bytes]]:
     """Pseudo-headers first, then the request's headers in lower case, minus the ones that
-    are specific to an HTTP/1.1 connection."""
+    are specific to an HTTP/1.1 connection. The list is shared: never change it."""
+    key = (method, url.is_secure, url.host_header, url.target, id(pairs))
+    known = _H2_HEADERS.get(key)
+    if known is not None and known[0] is pairs:
+        return known[1]
+    headers = _build_h2_headers(method, url, pairs)
+    if isinstance(pairs, (list, tuple)):
+        if len(_H2_HEADERS) >= _H2_HEADERS_MAX:
+            _H2_HEADERS.clear()
+        _H2_HEADERS[key] = (pairs, headers)
+    return headers
+
+
+def _build_h2_headers(
+    method: str, url: URL, pairs: Iterable[tuple[str, str]]
+) -> list[tuple[bytes, bytes]]:
     headers = [
         (b":method", method.encode("ascii")),
         (b":scheme", b"https" if url.is_secure else b"http"),

@@ -53,6 +53,8 @@ __all__ = ["Call", "Pipeline"]
 
 Progress = Callable[[int, int | None], object]
 JsonSerializer = Callable[[Any], str | bytes]
+#: The keyword options every verb takes besides its own parameters (``RequestOptions``).
+_OPTIONS = frozenset({"max_redirects", "auth", "retry", "upload_progress", "download_progress"})
 #: Entries a per-client cache (parsed URLs with params, proxies) holds; cleared when full.
 CACHE_MAX = 1024
 
@@ -149,13 +151,22 @@ class Pipeline:
         timeouts: Timeouts | None,
         follow: bool,
         http2: bool,
-        max_redirects: int | None = None,
-        auth: Any = None,
-        retry: Any = None,
-        upload_progress: Progress | None = None,
-        download_progress: Progress | None = None,
+        options: Mapping[str, Any],
     ) -> Awaitable[HttpResponse]:
-        """``HTTPClient.request``'s arguments, checked and prepared, into the first layer."""
+        """``HTTPClient.request``'s arguments, checked and prepared, into the first layer.
+
+        ``options`` are the keyword options of ``RequestOptions`` (a verb's ``**options``,
+        passed as the dict it is: a call with no star-arguments into compiled code)."""
+        max_redirects = auth = retry = upload_progress = download_progress = None
+        if options:
+            for name in options:
+                if name not in _OPTIONS:
+                    raise TypeError(f"got an unexpected keyword argument {name!r}")
+            max_redirects = options.get("max_redirects")
+            auth = options.get("auth")
+            retry = options.get("retry")
+            upload_progress = options.get("upload_progress")
+            download_progress = options.get("download_progress")
         if not isinstance(method, str):
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         method = method.upper()

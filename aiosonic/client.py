@@ -210,8 +210,13 @@ class HTTPClient(Pipeline):
         called as body bytes go out and come in (``total`` None when unknown).
         """
         return await self._start(url, method, headers, params, data, json, json_serializer,
-                                 multipart, verify, ssl, timeouts, follow, http2, max_redirects,
-                                 auth, retry, upload_progress, download_progress)
+                                 multipart, verify, ssl, timeouts, follow, http2, {
+                                     "max_redirects": max_redirects,
+                                     "auth": auth,
+                                     "retry": retry,
+                                     "upload_progress": upload_progress,
+                                     "download_progress": download_progress,
+                                 })
 
     @asynccontextmanager
     async def stream(
@@ -283,7 +288,7 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do a GET request."""
         return await self._start(url, "GET", headers, params, None, None, _json.dumps, False,
-                                  verify, ssl, timeouts, follow, http2, **options)
+                                  verify, ssl, timeouts, follow, http2, options)
 
     async def post(
         self,
@@ -303,7 +308,7 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do a POST request."""
         return await self._start(url, "POST", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2, **options)
+                                  multipart, verify, ssl, timeouts, follow, http2, options)
 
     async def put(
         self,
@@ -323,7 +328,7 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do a PUT request."""
         return await self._start(url, "PUT", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2, **options)
+                                  multipart, verify, ssl, timeouts, follow, http2, options)
 
     async def patch(
         self,
@@ -343,7 +348,7 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do a PATCH request."""
         return await self._start(url, "PATCH", headers, params, data, json, json_serializer,
-                                  multipart, verify, ssl, timeouts, follow, http2, **options)
+                                  multipart, verify, ssl, timeouts, follow, http2, options)
 
     async def delete(
         self,
@@ -364,7 +369,7 @@ class HTTPClient(Pipeline):
         """Do a DELETE request."""
         return await self._start(url, "DELETE", headers, params, data or None, json,
                                   json_serializer, multipart, verify, ssl, timeouts, follow,
-                                  http2, **options)
+                                  http2, options)
 
     async def head(
         self,
@@ -380,7 +385,7 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do a HEAD request (the response has headers and no body)."""
         return await self._start(url, "HEAD", headers, params, None, None, _json.dumps, False,
-                                  verify, ssl, timeouts, follow, http2, **options)
+                                  verify, ssl, timeouts, follow, http2, options)
 
     async def options(
         self,
@@ -396,4 +401,4 @@ class HTTPClient(Pipeline):
     ) -> HttpResponse:
         """Do an OPTIONS request."""
         return await self._start(url, "OPTIONS", headers, params, None, None, _json.dumps,
-                                  False, verify, ssl, timeouts, follow, http2, **options)
+                                  False, verify, ssl, timeouts, follow, http2, options)

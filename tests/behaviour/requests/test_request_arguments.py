@@ -26,6 +26,18 @@ async def test_a_method_that_is_not_a_str_is_refused(
     assert server.state.requests == 0
 
 
+async def test_an_unknown_keyword_option_is_refused(
+    server: AppServer, client: aiosonic.HTTPClient
+) -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_redirect'"):
+        await client.get(server.url("/echo"), **cast(Any, {"max_redirect": 3}))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'retries'"):
+        await client.post(server.url("/echo"), data=b"x", **cast(Any, {"retries": 2}))
+    assert server.state.requests == 0
+    response = await client.get(server.url("/echo"), max_redirects=3, retry=None)
+    assert response.status_code == 200
+
+
 async def test_a_url_that_is_not_a_str_is_refused(client: aiosonic.HTTPClient) -> None:
     with pytest.raises(InvalidRequest, match="URL must be a str, not bytes"):
         await client.get(cast(Any, b"http://127.0.0.1/"))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 import httptools
 
@@ -46,12 +46,19 @@ __all__ = [
     "encode_request_head",
 ]
 
-LAST_CHUNK = b"0\r\n\r\n"
+# A C static in the compiled build (``httptools.HttpResponseParser`` would be a module-dict
+# lookup and an attribute lookup for every response).
+_new_llhttp: Final = httptools.HttpResponseParser
+
+LAST_CHUNK: Final = b"0\r\n\r\n"
 
 # The headers that decide framing, by the spellings servers send (other spellings are
 # lowered first): what ``on_header`` remembers of them.
-_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _CONTENT_ENCODING = range(4)
-_FRAMING_NAMES = {
+_CONTENT_LENGTH: Final = 0
+_TRANSFER_ENCODING: Final = 1
+_CONNECTION: Final = 2
+_CONTENT_ENCODING: Final = 3
+_FRAMING_NAMES: Final = {
     spelling: kind
     for name, kind in (
         (b"content-length", _CONTENT_LENGTH),
@@ -61,12 +68,12 @@ _FRAMING_NAMES = {
     )
     for spelling in (name, name.title())
 }
-_FRAMING_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
+_FRAMING_LENGTHS: Final = frozenset(len(name) for name in _FRAMING_NAMES)
 # The last byte of a header value that llhttp left untrimmed (``in`` on bytes: b"" too).
-_WHITESPACE = (b" ", b"\t")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\0]")
-_FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_WHITESPACE: Final = (b" ", b"\t")
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE: Final = re.compile(r"[\r\n\0]")
+_FORBIDDEN_IN_TARGET: Final = re.compile(r"[\x00-\x20\x7f]")
 
 
 def encode_request_head(method: str, target: str, headers: Iterable[tuple[str, str]]) -> bytes:
@@ -111,9 +118,10 @@ class Framing(Enum):
 
 
 # As module globals for the same reason as the parser's states below.
-NO_FRAMING, BY_LENGTH, BY_CHUNKS, UNTIL_CLOSED = (
-    Framing.NONE, Framing.LENGTH, Framing.CHUNKED, Framing.UNTIL_CLOSE,
-)
+NO_FRAMING: Final = Framing.NONE
+BY_LENGTH: Final = Framing.LENGTH
+BY_CHUNKS: Final = Framing.CHUNKED
+UNTIL_CLOSED: Final = Framing.UNTIL_CLOSE
 
 
 class ResponseHead:
@@ -189,10 +197,13 @@ class _State(Enum):
 
 # The members as module globals, read on every feed: on CPython 3.10 and 3.11 reading a
 # member off its Enum class costs a descriptor call (about 75 ns; a global costs 10).
-_IDLE, _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _DONE, _UPGRADED = (
-    _State.IDLE, _State.HEAD, _State.LENGTH, _State.CHUNKED, _State.UNTIL_CLOSE, _State.DONE,
-    _State.UPGRADED,
-)
+_IDLE: Final = _State.IDLE
+_HEAD: Final = _State.HEAD
+_LENGTH: Final = _State.LENGTH
+_CHUNKED: Final = _State.CHUNKED
+_UNTIL_CLOSE: Final = _State.UNTIL_CLOSE
+_DONE: Final = _State.DONE
+_UPGRADED: Final = _State.UPGRADED
 
 
 class ResponseParser:
@@ -327,7 +338,7 @@ class ResponseParser:
         self._transfer_encoding: bytes | None = None
         self._connection: bytes | None = None
         self._content_encoding: bytes | None = None
-        self._llhttp = httptools.HttpResponseParser(self)
+        self._llhttp = _new_llhttp(self)
 
     def _feed_head(self, data: bytes) -> bytes:
         """Consume head bytes; returns the bytes after the head (possibly empty)."""

@@ -25,8 +25,8 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterable, Iterable
 from enum import Enum
-from time import monotonic
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from time import monotonic as _monotonic
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from ._http11 import (
     BY_CHUNKS,
@@ -54,12 +54,18 @@ if TYPE_CHECKING:
 
 __all__ = ["ExchangeOwner", "HTTP11Protocol", "Life", "early_answer"]
 
-_INF = float("inf")
+# Final names are C statics in the compiled build; other module globals are looked up in
+# the module's dict on every use. Hence these aliases of what every exchange calls.
+monotonic: Final = _monotonic
+_weak_ref: Final = weakref.ref
+_Response: Final = HttpResponse
+
+_INF: Final = float("inf")
 # Bodies up to this size are joined to the head and sent in one write.
-_JOIN_LIMIT = 16 * 1024
+_JOIN_LIMIT: Final = 16 * 1024
 # A Content-Length body longer than this is read into one reused buffer (see _BodyReader).
-_BUFFERED_ABOVE = 1024 * 1024
-_READ_BUFFER = 256 * 1024
+_BUFFERED_ABOVE: Final = 1024 * 1024
+_READ_BUFFER: Final = 256 * 1024
 
 
 class ExchangeOwner(Protocol):
@@ -78,15 +84,20 @@ class Life(Enum):
     __hash__ = object.__hash__
 
 
-_IDLE, _SENDING, _WAITING, _CLOSED = Life.IDLE, Life.SENDING, Life.WAITING, Life.CLOSED
-_MOVES: dict[tuple[Life, str], Life] = {
+# The members as module globals (on CPython 3.10 and 3.11 reading one off its Enum class
+# costs a descriptor call); Final, so that the compiled build reads them as C statics.
+_IDLE: Final = Life.IDLE
+_SENDING: Final = Life.SENDING
+_WAITING: Final = Life.WAITING
+_CLOSED: Final = Life.CLOSED
+_MOVES: Final[dict[tuple[Life, str], Life]] = {
     (_IDLE, "start"): _WAITING,
     (_IDLE, "stream"): _SENDING,
     (_SENDING, "sent"): _WAITING,
     (_WAITING, "reuse"): _IDLE,
     **{(life, "end"): _CLOSED for life in Life},
 }
-_EXCHANGING = frozenset({_SENDING, _WAITING})
+_EXCHANGING: Final = frozenset({_SENDING, _WAITING})
 
 
 class HTTP11Protocol(LosableProtocol):
@@ -247,7 +258,7 @@ class HTTP11Protocol(LosableProtocol):
     def on_head(self, head: ResponseHead) -> None:
         if self.life not in _EXCHANGING:
             return
-        response = HttpResponse(
+        response = _Response(
             head.status,
             head.reason,
             head.version,
@@ -268,7 +279,7 @@ class HTTP11Protocol(LosableProtocol):
         response._limits = self.limits
         response._sent_at = self._sent_at
         response._head_at = self._last_read  # read as the bytes holding the head arrived
-        self._response_ref = weakref.ref(response, self._response_dropped)
+        self._response_ref = _weak_ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
         if waiter is not None and not waiter.done():

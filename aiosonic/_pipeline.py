@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._headers import HttpHeaders
 from ._interfaces import Exchange, Transport
@@ -54,16 +54,18 @@ __all__ = ["Call", "Pipeline"]
 Progress = Callable[[int, int | None], object]
 JsonSerializer = Callable[[Any], str | bytes]
 #: The keyword options every verb takes besides its own parameters (``RequestOptions``).
-_OPTIONS = frozenset({"max_redirects", "auth", "retry", "upload_progress", "download_progress"})
+_OPTIONS: Final = frozenset(
+    {"max_redirects", "auth", "retry", "upload_progress", "download_progress"}
+)
 #: Entries a per-client cache (parsed URLs with params, proxies) holds; cleared when full.
-CACHE_MAX = 1024
+CACHE_MAX: Final = 1024
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # Headers that describe a body; dropped when a redirect turns the request into a GET.
-_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
+_BODY_HEADERS: Final = frozenset({"content-length", "content-type", "transfer-encoding"})
 # Credentials the caller set for one origin; never sent to another.
-_ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
+_ORIGIN_BOUND: Final = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 class Call:

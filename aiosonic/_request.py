@@ -14,7 +14,7 @@ import io
 import json as _json
 from base64 import b64encode
 from collections.abc import AsyncIterable, Callable, Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import unquote, urlencode
 
 from ._decode import ACCEPT_ENCODING
@@ -39,10 +39,10 @@ __all__ = [
     "merge_headers",
 ]
 
-USER_AGENT = f"aiosonic/{__version__}"
-_READ_BLOCK = 64 * 1024
+USER_AGENT: Final = f"aiosonic/{__version__}"
+_READ_BLOCK: Final = 64 * 1024
 # Methods whose requests carry a body by definition: announce an empty one explicitly.
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 Stream = Iterable[bytes] | AsyncIterable[bytes]
 
@@ -80,7 +80,7 @@ class Body:
                     restart=self.restart)
 
 
-NO_BODY = Body()
+NO_BODY: Final = Body()
 
 
 def _read_file(fileobj: io.IOBase) -> Iterable[bytes]:
@@ -115,7 +115,7 @@ def _make_stdlib_dumps() -> Callable[[Any], str]:
     return dumps
 
 
-_stdlib_dumps = _make_stdlib_dumps()
+_stdlib_dumps: Final = _make_stdlib_dumps()
 
 
 def encode_body(
@@ -239,7 +239,7 @@ def build_head(
     return encode_request_head(method, target, pairs), chunked
 
 
-_HEAD_CACHE_MAX = 1024
+_HEAD_CACHE_MAX: Final = 1024
 
 
 def _headers_key(headers: Any) -> Hashable:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ._url import URL
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Route", "RouteCache"]
 
-_ROUTE_CACHE_MAX = 1024
+_ROUTE_CACHE_MAX: Final = 1024
 
 
 class Route:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
+from typing import Final
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from .exceptions import InvalidRequest
 
 __all__ = ["URL", "parse_url", "redact"]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # Characters left as they are in a path or query: RFC 3986 pchar plus "/" and "?", and "%" so
 # that an already-encoded URL is not encoded twice.
-_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
-_SAFE_QUERY = _SAFE_PATH + "?"
-_CACHE_MAX = 2048
+_SAFE_PATH: Final = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY: Final = _SAFE_PATH + "?"
+_CACHE_MAX: Final = 2048
 
 Params = Mapping[str, object] | Sequence[tuple[str, object]]
 
@@ -131,7 +132,7 @@ def _parse(raw: object, schemes: tuple[str, ...]) -> URL:
     return URL(raw, scheme, host, port or _DEFAULT_PORTS[scheme], target, userinfo)
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@?#]*@")
+_USERINFO: Final = re.compile(r"(?<=://)[^/@?#]*@")
 
 
 def redact(raw: str) -> str:
@@ -139,7 +140,7 @@ def redact(raw: str) -> str:
     return _USERINFO.sub("***@", raw) if isinstance(raw, str) else repr(raw)
 
 
-_cache: dict[object, URL] = {}
+_cache: Final[dict[object, URL]] = {}
 
 
 def parse_url(raw: object, schemes: tuple[str, ...] = ("http", "https")) -> URL:

@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections.abc import Hashable
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._http11_conn import HTTP11Protocol
 from .limits import DEFAULT_H2_WINDOW, DEFAULT_LIMITS, Limits
@@ -99,11 +99,12 @@ class ConnectionState(Enum):
 
 # The members as module globals for the hot path (on CPython 3.10 and 3.11 reading a member
 # off its Enum class costs a descriptor call).
-NEW, IDLE, ACTIVE, CLOSED = (
-    ConnectionState.NEW, ConnectionState.IDLE, ConnectionState.ACTIVE, ConnectionState.CLOSED
-)
+NEW: Final = ConnectionState.NEW
+IDLE: Final = ConnectionState.IDLE
+ACTIVE: Final = ConnectionState.ACTIVE
+CLOSED: Final = ConnectionState.CLOSED
 
-_TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
+_TRANSITIONS: Final[dict[tuple[ConnectionState, str], ConnectionState]] = {
     (ConnectionState.NEW, "acquire"): ConnectionState.ACTIVE,
     (ConnectionState.IDLE, "acquire"): ConnectionState.ACTIVE,
     (ConnectionState.ACTIVE, "free_open"): ConnectionState.IDLE,

@@ -540,6 +540,8 @@ class HTTP2Protocol(LosableProtocol):
         stream = _Stream(self, sid, waiter, deadline, sock_read, now)
         stream.sending = not end_stream
         self.streams[sid] = stream
+        if self.core.next_stream_id > MAX_STREAM_ID and self.life is _OPEN:
+            self.life = _DRAINING  # that was the last stream id: finish, then close
         self._arm(stream, now)
         self._flush_soon()  # requests started in the same loop turn share one write
         return stream, waiter

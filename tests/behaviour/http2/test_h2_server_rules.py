@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import h2.events
 import pytest
-from support.waits import eventually
+from support.waits import eventually, pooled_protocols
 
 from aiosonic import _h2frames as f
 from aiosonic.exceptions import HttpParsingError
@@ -340,3 +340,20 @@ async def test_goaway_then_the_streams_up_to_its_last_id_finish(scripted, new_cl
     assert bodies[0].endswith(b" on 1")
     assert bodies[1] == b"finished after goaway"
     assert len(srv.peers) == 2
+
+
+async def test_running_out_of_stream_ids_moves_to_a_new_connection(scripted, new_client):
+    async def scenario(peer):
+        await peer.serve()
+
+    srv = await scripted(scenario)
+    client = new_client({"pool_size": 1})  # the one slot must be given up, not waited on
+    resp = await client.get(srv.url("/a"), http2=True)
+    assert await resp.content() == b"/a on 0"
+    (protocol,) = [p for p in pooled_protocols(client) if getattr(p, "http2", False)]
+    protocol.core.next_stream_id = f.MAX_STREAM_ID  # the last id a client may use
+    resp = await client.get(srv.url("/b"), http2=True)
+    assert await resp.content() == b"/b on 0"
+    assert srv.peers[0].by_path("/b").stream_id == f.MAX_STREAM_ID
+    resp = await asyncio.wait_for(client.get(srv.url("/c"), http2=True), 5)
+    assert await resp.content() == b"/c on 1"

@@ -296,6 +296,11 @@ _CONNECTION_SPECIFIC: Final = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
 )
 _REQUEST_PSEUDO: Final = frozenset({b":method", b":scheme", b":authority", b":path", b":protocol"})
+# Three digits (RFC 9110 15: 100-999 parse; what a code means is the response's business).
+_STATUS_CODES: Final = {b"%d" % code: code for code in range(100, 1000)}
+# Field names already found valid that need no further check (see _check_name).
+_PLAIN_NAMES: Final[dict[bytes, None]] = {}
+_PLAIN_NAMES_MAX: Final = 4096
 
 
 class H2Stream:
@@ -823,21 +828,40 @@ class H2Core:
         events.append(GoAwayReceived(last, code, debug))
 
 
-def _check_field(name: bytes, value: bytes, stream_id: int) -> None:
-    """A regular field of a response or trailers (RFC 9113 8.2.1, 8.2.2)."""
+def _check_name(name: bytes, stream_id: int) -> None:
+    """A regular field name: a lowercase token, not connection-specific (8.2.1, 8.2.2).
+    Names that need nothing more are remembered: responses repeat the same few names."""
     if not name or name.translate(None, _TOKEN_LOWER):
         raise FrameError(PROTOCOL_ERROR, f"invalid header name {name!r}", stream_id)
     if name in _CONNECTION_SPECIFIC:
         raise FrameError(PROTOCOL_ERROR, f"connection-specific header {name!r}", stream_id)
+    if name != b"te" and name != b"content-length":
+        if len(_PLAIN_NAMES) >= _PLAIN_NAMES_MAX:
+            _PLAIN_NAMES.clear()
+        _PLAIN_NAMES[name] = None
+
+
+def _check_value(name: bytes, value: bytes, stream_id: int) -> None:
+    # Ints, not one-byte strings: ``b"\r" in value`` first tries (and fails) to read its
+    # argument as an int, raising and clearing a TypeError every time.
+    if 13 in value or 10 in value or 0 in value:
+        raise FrameError(PROTOCOL_ERROR, f"invalid character in {name!r} value", stream_id)
+    edge = value[0]
+    if edge == 32 or edge == 9:
+        raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value", stream_id)
+    edge = value[-1]
+    if edge == 32 or edge == 9:
+        raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value", stream_id)
+
+
+def _check_field(name: bytes, value: bytes, stream_id: int) -> None:
+    """A regular field of trailers (RFC 9113 8.2.1, 8.2.2)."""
+    if name not in _PLAIN_NAMES:
+        _check_name(name, stream_id)
+        if name == b"te" and value.lower() != b"trailers":
+            raise FrameError(PROTOCOL_ERROR, f"te header of {value!r}", stream_id)
     if value:
-        if b"\r" in value or b"\n" in value or b"\x00" in value:
-            raise FrameError(PROTOCOL_ERROR, f"invalid character in {name!r} value", stream_id)
-        first = value[0]
-        last = value[-1]
-        if first == 32 or first == 9 or last == 32 or last == 9:
-            raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value", stream_id)
-    if name == b"te" and value.lower() != b"trailers":
-        raise FrameError(PROTOCOL_ERROR, f"te header of {value!r}", stream_id)
+        _check_value(name, value, stream_id)
 
 
 def _check_response(headers: Headers, stream_id: int) -> tuple[int, int, int]:
@@ -855,38 +879,25 @@ def _check_response(headers: Headers, stream_id: int) -> tuple[int, int, int]:
             if name == b":status":
                 if status >= 0:
                     raise FrameError(PROTOCOL_ERROR, "more than one :status", stream_id)
-                if len(value) != 3 or not value.isdigit():
+                status = _STATUS_CODES.get(value, -1)
+                if status < 0:
                     raise FrameError(PROTOCOL_ERROR, f":status {value!r}", stream_id)
-                status = int(value)
             elif name in _REQUEST_PSEUDO:
                 raise FrameError(PROTOCOL_ERROR, f"request pseudo-header {name!r} in a response",
                                  stream_id)
             else:
                 raise FrameError(PROTOCOL_ERROR, f"unknown pseudo-header {name!r}", stream_id)
-        else:
-            if first < 0:
-                first = index
-            # _check_field, inlined: this runs for every field of every response.
-            if not name or name.translate(None, _TOKEN_LOWER):
-                raise FrameError(PROTOCOL_ERROR, f"invalid header name {name!r}", stream_id)
-            if name in _CONNECTION_SPECIFIC:
-                raise FrameError(PROTOCOL_ERROR, f"connection-specific header {name!r}",
-                                 stream_id)
-            if value:
-                if b"\r" in value or b"\n" in value or b"\x00" in value:
-                    raise FrameError(PROTOCOL_ERROR, f"invalid character in {name!r} value",
-                                     stream_id)
-                edge = value[0]
-                if edge == 32 or edge == 9:
-                    raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
-                                     stream_id)
-                edge = value[-1]
-                if edge == 32 or edge == 9:
-                    raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
-                                     stream_id)
-            if name == b"te" and value.lower() != b"trailers":
-                raise FrameError(PROTOCOL_ERROR, f"te header of {value!r}", stream_id)
-            if name == b"content-length":
+            index += 1
+            continue
+        if first < 0:
+            first = index
+        index += 1
+        if name not in _PLAIN_NAMES:
+            _check_name(name, stream_id)
+            if name == b"te":
+                if value.lower() != b"trailers":
+                    raise FrameError(PROTOCOL_ERROR, f"te header of {value!r}", stream_id)
+            elif name == b"content-length":
                 if not value.isdigit():
                     raise FrameError(PROTOCOL_ERROR, f"content-length {value!r}", stream_id)
                 declared = int(value)
@@ -894,7 +905,19 @@ def _check_response(headers: Headers, stream_id: int) -> tuple[int, int, int]:
                     raise FrameError(PROTOCOL_ERROR, "conflicting content-length values",
                                      stream_id)
                 length = declared
-        index += 1
+        if value:
+            # _check_value, inlined: this runs for every field of every response.
+            if 13 in value or 10 in value or 0 in value:
+                raise FrameError(PROTOCOL_ERROR, f"invalid character in {name!r} value",
+                                 stream_id)
+            edge = value[0]
+            if edge == 32 or edge == 9:
+                raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
+                                 stream_id)
+            edge = value[-1]
+            if edge == 32 or edge == 9:
+                raise FrameError(PROTOCOL_ERROR, f"whitespace around the {name!r} value",
+                                 stream_id)
     if status < 0:
         raise FrameError(PROTOCOL_ERROR, "response without :status", stream_id)
     return status, first if first >= 0 else index, length

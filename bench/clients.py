@@ -100,6 +100,12 @@ CLIENTS: dict[str, Client] = {
             "raw_runner.py",
             "bare asyncio.Protocol per connection, no client library: the ceiling",
         ),
+        Client(
+            "raw_await",
+            "raw_await_runner.py",
+            "the raw connections, each request awaited through one future by a coroutine: "
+            "the floor of any awaitable client API",
+        ),
     )
 }
 #: The peers other than upstream that run in an environment of their own.

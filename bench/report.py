@@ -171,7 +171,7 @@ def versions_line(summaries: list[Summary], scenario: Scenario) -> str:
     parts = []
     for summary in summaries:
         info = summary.info
-        if summary.client == "raw" or not info:
+        if summary.client in ("raw", "raw_await") or not info:
             continue
         version = _version_text(info)
         extra = f", {info['pool_api']}" if info.get("pool_api") else ""
@@ -186,6 +186,11 @@ def footnote(scenario: Scenario, summaries: list[Summary]) -> str:
     if any(s.client == "raw" for s in summaries):
         text += (
             " `raw` is a bare asyncio.Protocol loop, the ceiling for any client on this event loop."
+        )
+    if any(s.client == "raw_await" for s in summaries):
+        text += (
+            " `raw_await` is the same loop with each request awaited through one future: the"
+            " floor of any `await client.get(url)` API."
         )
     if scenario.key == "h2":
         text += (

@@ -30,6 +30,7 @@ KINDS = {
     "rnet": "Rust",
     "curl_cffi": "libcurl",
     "raw": "bare asyncio.Protocol: the ceiling",
+    "raw_await": "raw, each request awaited: the floor of an awaitable API",
 }
 
 

@@ -122,6 +122,11 @@ class _Conn(asyncio.Protocol):
             phase.errors += 1
             if phase.first_error is None:
                 phase.first_error = "bad response: not 200 or wrong Content-Length"
+        self._next(phase)
+
+    def _next(self, phase: _Phase) -> None:
+        """A response is done: send the next request at once, or go idle."""
+        assert self.transport is not None
         if phase.running:
             self.transport.write(self.request)
         else:
@@ -184,7 +189,9 @@ async def _phase(conns: list[_Conn], seconds: float) -> _harness.Outcome:
     return outcome
 
 
-async def measure(opts: _harness.Options) -> _harness.Outcome:
+async def measure(
+    opts: _harness.Options, conn_class: type[_Conn] = _Conn
+) -> _harness.Outcome:
     if opts.http2 or opts.expect_version not in (None, "1.1"):
         raise ValueError("the raw runner speaks plain HTTP/1.1 only")
     if opts.expect_len is None:
@@ -195,7 +202,9 @@ async def measure(opts: _harness.Options) -> _harness.Outcome:
     conns: list[_Conn] = []
     try:
         for _ in range(opts.concurrency):
-            _, proto = await loop.create_connection(lambda: _Conn(request, expect_len), host, port)
+            _, proto = await loop.create_connection(
+                lambda: conn_class(request, expect_len), host, port
+            )
             conns.append(proto)
         warm_ok = (await _phase(conns, opts.warmup)).ok if opts.warmup > 0 else 0
         outcome = await _phase(conns, opts.duration)

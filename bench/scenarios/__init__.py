@@ -48,6 +48,8 @@ class Scenario:
 #: The client libraries of the first benchmark (before the Rust and libcurl peers joined):
 #: the scenarios whose runners only they implement (newconn, upload).
 LIBRARIES = (PROJECT, "upstream", "aiohttp", "httpx")
+#: Clients that measure request rates only (no transfer runner of their own).
+REQUEST_RATE_ONLY = frozenset({"raw_await"})
 #: Every client library, the peers in their own venvs included.
 ALL_LIBRARIES = (*LIBRARIES, *VENV_PEERS)
 
@@ -171,7 +173,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "download",
             "one 100 MiB body, streamed",
-            tuple(CLIENTS),
+            tuple(c for c in CLIENTS if c not in REQUEST_RATE_ONLY),
             labels=(
                 (PROJECT, "this repository's aiosonic: get(url), response.read_chunks()"),
                 (

@@ -113,7 +113,10 @@ class FrameReader:
     ``type``, ``flags``, ``stream_id``, ``start`` and ``length`` (its payload is
     ``buf[start:start + length]``); False when no complete frame is buffered."""
 
-    __slots__ = ("buf", "flags", "length", "max_frame_size", "pos", "start", "stream_id", "type")
+    __slots__ = (
+        "buf", "flags", "have", "length", "max_frame_size", "parts", "pos", "start",
+        "stream_id", "type", "waiting",
+    )
 
     def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
         self.buf = b""
@@ -124,25 +127,42 @@ class FrameReader:
         self.stream_id = 0
         self.start = 0
         self.length = 0
+        # A frame that arrives in many pieces is collected here and joined once complete
+        # (joining at every piece would copy it over and over).
+        self.parts: list[bytes] = []
+        self.have = 0
+        self.waiting = 0  # bytes the parked frame needs in all; 0: nothing parked
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        # An immutable buffer: payloads are sliced out as bytes with one copy. What is left
-        # over from the last feed is at most one partial frame, so the join stays small.
+        # An immutable buffer: payloads are sliced out as bytes with one copy.
         raw = data if type(data) is bytes else bytes(data)
+        if self.waiting:
+            self.parts.append(raw)
+            self.have += len(raw)
+            if self.have >= self.waiting:
+                self.buf = b"".join(self.parts)
+                self.pos = 0
+                self.parts = []
+                self.waiting = 0
+            return
         pos = self.pos
         buf = self.buf
         if pos >= len(buf):
             self.buf = raw
         else:
-            self.buf = buf[pos:] + raw
+            self.buf = buf[pos:] + raw  # at most a frame header's few bytes left over
         self.pos = 0
 
     @property
     def pending(self) -> int:
         """Bytes buffered but not yet returned as a frame."""
+        if self.waiting:
+            return self.have
         return len(self.buf) - self.pos
 
     def next_frame(self) -> bool:
+        if self.waiting:
+            return False
         buf = self.buf
         pos = self.pos
         size = len(buf)
@@ -158,6 +178,11 @@ class FrameReader:
             )
         end = pos + 9 + length
         if end > size:
+            self.parts = [buf[pos:]]
+            self.have = size - pos
+            self.waiting = end - pos
+            self.buf = b""
+            self.pos = 0
             return False
         self.type = kind
         self.flags = flags

@@ -56,6 +56,20 @@ def test_reader_returns_frames_split_anywhere() -> None:
         assert reader.pending == 0
 
 
+def test_reader_collects_a_frame_trickling_in_byte_by_byte() -> None:
+    payload = bytes(range(256)) * 64  # 16384: the largest frame
+    data = raw(f.DATA, 0, 1, payload) + raw(f.PING, 0, 0, b"12345678")
+    reader = FrameReader()
+    seen = []
+    for index in range(len(data)):
+        reader.feed(data[index : index + 1])
+        while reader.next_frame():
+            seen.append(reader.buf[reader.start : reader.start + reader.length])
+    assert seen == [payload, b"12345678"]
+    assert reader.pending == 0
+    assert reader.parts == []
+
+
 def test_reader_accepts_bytearray_and_memoryview() -> None:
     data = raw(f.DATA, 0, 1, b"x")
     for kind in (bytearray, memoryview):

@@ -128,7 +128,7 @@ class Pipeline:
     max_redirects: int
     proxy: Proxy | None
     _heads: HeadCache
-    _urls: dict[tuple[str, Any], URL]
+    _urls: dict[tuple[object, Any], URL]
     _transport: Transport  # what every request is sent through
 
     def _route(
@@ -140,8 +140,8 @@ class Pipeline:
 
     def _start(
         self,
-        url: str,
-        method: str,
+        url: object,
+        method: object,
         headers: Any,
         params: Any,
         data: Any,
@@ -158,7 +158,9 @@ class Pipeline:
         """``HTTPClient.request``'s arguments, checked and prepared, into the first layer.
 
         ``options`` are the keyword options of ``RequestOptions`` (a verb's ``**options``,
-        passed as the dict it is: a call with no star-arguments into compiled code)."""
+        passed as the dict it is: a call with no star-arguments into compiled code). ``url``
+        and ``method`` are whatever the caller passed: they are checked here, with our
+        errors (a compiled ``str`` annotation would raise its own TypeError first)."""
         max_redirects = auth = retry = upload_progress = download_progress = None
         if options:
             for name in options:
@@ -199,7 +201,7 @@ class Pipeline:
         )
         return self._redirects(method, url_obj, headers, body, call)
 
-    def _url(self, url: str, params: Any) -> URL:
+    def _url(self, url: object, params: Any) -> URL:
         """``url`` parsed, with ``params`` appended (cached per URL and parameter set)."""
         try:
             key = (url, _params_key(params))

@@ -34,6 +34,10 @@ from typing import Any
 COMPILED = (
     "aiosonic/_url.py",
     "aiosonic/_interfaces.py",
+    "aiosonic/_huffman.py",
+    "aiosonic/_hpack.py",
+    "aiosonic/_h2frames.py",
+    "aiosonic/_h2core.py",
     "aiosonic/_http11.py",
     "aiosonic/_request.py",
     "aiosonic/_routes.py",

@@ -113,7 +113,7 @@ class Exchange:
         """The HTTP/2 header list (pseudo-headers first), built on first use."""
         headers = self._h2_headers
         if headers is None:
-            from ._http2_conn import h2_request_headers  # h2 is imported once it is spoken
+            from ._http2_conn import h2_request_headers  # imported once HTTP/2 is spoken
 
             headers = self._h2_headers = h2_request_headers(self.method, self.url, self.pairs)
         return headers

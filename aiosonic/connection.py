@@ -161,7 +161,7 @@ class Connection:
         config = self.config
         protocol: HTTP11Protocol | HTTP2Protocol
         if dialed.alpn == "h2":
-            from ._http2_conn import HTTP2Protocol  # h2 is imported only once it is spoken
+            from ._http2_conn import HTTP2Protocol  # imported only once HTTP/2 is spoken
 
             protocol = HTTP2Protocol(loop, self, config.http2_window, config.limits)
         else:

@@ -11,6 +11,9 @@ representation for each field we send, and caches of work that cannot differ:
 - `Decoder`: the headers of a block that touched no dynamic table (no insertion, no
   reference into it, no size update), keyed by the block's bytes. Such a block decodes the
   same whatever the table holds, which is how many servers (nginx among them) answer.
+  And, in a second cache consulted only while the table is empty, blocks that found it empty
+  and left it empty without a size update: what a peer's entries do to a table of size 0
+  (nginx keeps indexing after it was asked for a table size of 0) or to one they overflow.
 - the decoded form of short Huffman strings, shared by all decoders: when a date or a length
   makes a response block new, its other values usually are not.
 
@@ -371,6 +374,9 @@ class Decoder:
         self._size = 0
         self._update_required = False
         self._cache: dict[bytes, tuple[list[Header], int]] = {}
+        # Blocks that are a pure function of their bytes while the table is empty (and the
+        # size in force does not change: a size update clears this).
+        self._empty_cache: dict[bytes, tuple[list[Header], int]] = {}
 
     def set_max_table_size(self, size: int) -> None:
         """We now advertise `size` (our SETTINGS was acknowledged).
@@ -387,6 +393,8 @@ class Decoder:
         data = block if type(block) is bytes else bytes(block)
         if not self._update_required:
             cached = self._cache.get(data)
+            if cached is None and not self._entries:
+                cached = self._empty_cache.get(data)
             if cached is not None:
                 headers, size = cached
                 if size > self.max_header_list_size:
@@ -400,6 +408,8 @@ class Decoder:
         limit = self.max_header_list_size
         static = _STATIC
         touched = False  # whether the block used the dynamic table (then it is not cached)
+        resized = False
+        was_empty = not self._entries
         pos = 0
         end = len(data)
         if self._update_required and (not end or data[0] & 0xE0 != _SIZE_UPDATE):
@@ -434,7 +444,7 @@ class Decoder:
             elif first & _SIZE_UPDATE:
                 if headers:
                     raise HPACKError("dynamic table size update after a header field")
-                touched = True
+                touched = resized = True
                 size = first & 0x1F
                 if size == 0x1F:
                     size, pos = _decode_integer(data, pos, end, size)
@@ -443,6 +453,7 @@ class Decoder:
                 self._update_required = False
                 self._limit = size
                 self._evict(size)
+                self._empty_cache.clear()
                 continue
             else:
                 # Without indexing (0000) or never indexed (0001): the same for a decoder
@@ -463,8 +474,13 @@ class Decoder:
             if total > limit:
                 raise HeaderListTooLarge(f"header list above {limit} bytes")
             headers.append(field)
-        if not touched and end <= _CACHE_BLOCK_LIMIT:
-            cache = self._cache
+        if end <= _CACHE_BLOCK_LIMIT:
+            if not touched:
+                cache = self._cache
+            elif was_empty and not resized and not self._entries:
+                cache = self._empty_cache
+            else:
+                return headers
             if len(cache) >= _CACHE_ENTRIES:
                 cache.clear()
             cache[data] = (headers, total)

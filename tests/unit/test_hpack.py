@@ -582,6 +582,34 @@ def test_decoder_never_caches_table_work() -> None:
         decoder.decode(b"\xbe")  # the update emptied the table
 
 
+def test_blocks_that_leave_an_empty_table_empty_are_cached_only_for_an_empty_table() -> None:
+    decoder = Decoder(65536)
+    assert decoder.decode(b"\x20") == []  # the peer's table is now of size 0 (as nginx does)
+    inserting = b"\x40\x03x-a\x011"  # incremental indexing into a table of size 0
+    assert decoder.decode(inserting) == [(b"x-a", b"1")]
+    assert list(decoder._empty_cache) == [inserting] and decoder._cache == {}
+    assert decoder.decode(inserting) == [(b"x-a", b"1")]
+    assert table(decoder) == ([], 0)
+    # A size update makes room again: the same bytes now insert, so no cached answer.
+    assert decoder.decode(b"\x3f\xe1\x1f") == []  # size 4096
+    assert decoder._empty_cache == {}
+    assert decoder.decode(inserting) == [(b"x-a", b"1")]
+    assert table(decoder) == ([(b"x-a", b"1")], 36)
+    assert decoder.decode(b"\xbe") == [(b"x-a", b"1")]  # index 62: the entry is there
+
+
+def test_the_empty_table_cache_is_not_used_while_the_table_holds_entries() -> None:
+    decoder = Decoder(65536)
+    assert decoder.decode(b"\x3f\x09") == []  # size 40
+    oversized = b"\x40\x03x-b\x0a" + b"v" * 10  # 45 bytes: inserting it empties the table
+    assert decoder.decode(oversized) == [(b"x-b", b"v" * 10)]
+    assert list(decoder._empty_cache) == [oversized]
+    assert decoder.decode(b"\x40\x03x-c\x011") == [(b"x-c", b"1")]  # 36 bytes: it stays
+    assert table(decoder) == ([(b"x-c", b"1")], 36)
+    assert decoder.decode(oversized) == [(b"x-b", b"v" * 10)]
+    assert table(decoder) == ([], 0)  # decoded, not answered from the cache
+
+
 def test_decoder_cache_respects_a_required_update() -> None:
     decoder = Decoder(65536)
     decoder.decode(b"\x82")

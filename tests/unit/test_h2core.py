@@ -24,6 +24,7 @@ from hyperframe.frame import (
     SettingsFrame,
     WindowUpdateFrame,
 )
+from support.h2_frames import parse_frames
 
 from aiosonic import _h2frames as f
 from aiosonic._h2core import (
@@ -88,13 +89,7 @@ def sent_frames(core: H2Core) -> list[Frame]:
     data = core.data_to_send()
     if data.startswith(f.PREFACE):
         data = data[len(f.PREFACE) :]
-    frames = []
-    while data:
-        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
-        frame.parse_body(memoryview(data[9 : 9 + length]))
-        frames.append(frame)
-        data = data[9 + length :]
-    return frames
+    return parse_frames(data)
 
 
 class Server:

@@ -9,7 +9,7 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from hyperframe.frame import Frame
+from support.h2_frames import parse_frames
 
 from aiosonic import _h2frames as f
 from aiosonic._h2frames import FrameError, FrameReader
@@ -270,30 +270,22 @@ def test_push_promise_and_continuation_rules() -> None:
 # -- serialisers, read back by hyperframe ------------------------------------------------------
 
 
-def parse_hyperframe(data: bytes) -> list[Frame]:
-    frames = []
-    while data:
-        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
-        frame.parse_body(memoryview(data[9 : 9 + length]))
-        frames.append(frame)
-        data = data[9 + length :]
-    return frames
 
 
 def test_serialisers_read_back() -> None:
-    (settings,) = parse_hyperframe(f.settings_frame([(2, 0), (4, 1 << 22)]))
+    (settings,) = parse_frames(f.settings_frame([(2, 0), (4, 1 << 22)]))
     assert dict(settings.settings) == {2: 0, 4: 1 << 22}
-    (ack,) = parse_hyperframe(f.SETTINGS_ACK_FRAME)
+    (ack,) = parse_frames(f.SETTINGS_ACK_FRAME)
     assert "ACK" in ack.flags
-    (update,) = parse_hyperframe(f.window_update_frame(3, 12345))
+    (update,) = parse_frames(f.window_update_frame(3, 12345))
     assert (update.stream_id, update.window_increment) == (3, 12345)
-    (ping,) = parse_hyperframe(f.ping_frame(b"abcdefgh", ack=True))
+    (ping,) = parse_frames(f.ping_frame(b"abcdefgh", ack=True))
     assert ping.opaque_data == b"abcdefgh" and "ACK" in ping.flags
-    (rst,) = parse_hyperframe(f.rst_stream_frame(5, f.CANCEL))
+    (rst,) = parse_frames(f.rst_stream_frame(5, f.CANCEL))
     assert (rst.stream_id, rst.error_code) == (5, f.CANCEL)
-    (goaway,) = parse_hyperframe(f.goaway_frame(0, f.PROTOCOL_ERROR, b"why"))
+    (goaway,) = parse_frames(f.goaway_frame(0, f.PROTOCOL_ERROR, b"why"))
     assert (goaway.last_stream_id, goaway.error_code, goaway.additional_data) == (0, 1, b"why")
-    (data,) = parse_hyperframe(f.data_frame_header(7, 3, True) + b"abc")
+    (data,) = parse_frames(f.data_frame_header(7, 3, True) + b"abc")
     assert (data.stream_id, data.data, "END_STREAM" in data.flags) == (7, b"abc", True)
     with pytest.raises(ValueError):
         f.ping_frame(b"short")
@@ -301,7 +293,7 @@ def test_serialisers_read_back() -> None:
 
 def test_headers_split_into_continuations() -> None:
     block = bytes(range(256)) * 200  # 51200 bytes
-    frames = parse_hyperframe(f.headers_frames(9, block, True, 16384))
+    frames = parse_frames(f.headers_frames(9, block, True, 16384))
     assert [type(frame).__name__ for frame in frames] == [
         "HeadersFrame", "ContinuationFrame", "ContinuationFrame", "ContinuationFrame"
     ]
@@ -309,7 +301,7 @@ def test_headers_split_into_continuations() -> None:
     assert "END_STREAM" in frames[0].flags and "END_HEADERS" not in frames[0].flags
     assert "END_HEADERS" in frames[-1].flags
     assert all("END_HEADERS" not in frame.flags for frame in frames[:-1])
-    (single,) = parse_hyperframe(f.headers_frames(1, b"abc", False, 16384))
+    (single,) = parse_frames(f.headers_frames(1, b"abc", False, 16384))
     assert single.data == b"abc" and "END_HEADERS" in single.flags
     assert "END_STREAM" not in single.flags
 

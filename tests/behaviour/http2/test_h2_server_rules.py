@@ -187,21 +187,15 @@ async def test_a_malformed_response_head_fails_only_its_stream(scripted, new_cli
     await _expect_stream_error(scripted, new_client, write, f.PROTOCOL_ERROR)
 
 
-async def test_a_body_longer_than_its_content_length_fails_only_its_stream(scripted,
-                                                                          new_client):
+@pytest.mark.parametrize(
+    ("declared", "body"), [(b"3", b"much too long"), (b"100", b"short")], ids=["longer", "shorter"]
+)
+async def test_a_body_other_than_its_content_length_fails_only_its_stream(
+    scripted, new_client, declared, body
+):
     def write(peer, stream_id):
-        peer.conn.send_headers(stream_id, [(b":status", b"200"), (b"content-length", b"3")])
-        peer.conn.send_data(stream_id, b"much too long", end_stream=True)
-        peer.flush()
-
-    await _expect_stream_error(scripted, new_client, write, None, in_body=True)
-
-
-async def test_a_body_shorter_than_its_content_length_fails_only_its_stream(scripted,
-                                                                           new_client):
-    def write(peer, stream_id):
-        peer.conn.send_headers(stream_id, [(b":status", b"200"), (b"content-length", b"100")])
-        peer.conn.send_data(stream_id, b"short", end_stream=True)
+        peer.conn.send_headers(stream_id, [(b":status", b"200"), (b"content-length", declared)])
+        peer.conn.send_data(stream_id, body, end_stream=True)
         peer.flush()
 
     await _expect_stream_error(scripted, new_client, write, None, in_body=True)

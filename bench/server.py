@@ -115,6 +115,21 @@ class RunningServer:
             return int(match.group(1)) if match else None
         return int(text) if text.strip().isdigit() else None
 
+    def prefetch(self, path: str) -> int:
+        """GET ``path`` once and discard the body (its length is returned): the first read of
+        a sparse file fills nginx's page cache, which must not be charged to whichever
+        client happens to download it first."""
+        conn = http.client.HTTPConnection(HOST, urlsplit(self.url).port, timeout=60)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            size = 0
+            while chunk := response.read(1 << 20):
+                size += len(chunk)
+            return size
+        finally:
+            conn.close()
+
     def stop(self) -> None:
         if self._stopped:
             return

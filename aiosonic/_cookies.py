@@ -5,7 +5,8 @@ storage keyed by (domain, path, name), expiry, and choosing the cookies for a re
 
 - no Domain attribute: host-only, sent back to exactly that host;
 - Domain=d: sent to d and its subdomains, accepted only if the request host domain-matches d
-  and d is not a bare top-level label; for an IP-address host only d == host is accepted;
+  and d is not a bare top-level label; for an IP-address host only d == host is accepted; d
+  is compared in its IDNA form, as URL hosts are (``Domain=faß.de`` is ``xn--fa-hia.de``);
 - Path: prefix match on "/" boundaries; absent or not starting with "/": the default path;
 - Secure: sent only over https; Max-Age wins over Expires; an expired cookie deletes.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
+from ._idna import host_to_ascii
 from ._url import URL
 
 __all__ = ["Cookie", "CookieJar"]
@@ -58,6 +60,23 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _domain_attribute(value: str) -> str | None:
+    """A Domain attribute in the wire form of URL hosts (``_idna``): ``Domain=faß.de`` is
+    ``xn--fa-hia.de``. The header was decoded as latin-1; a server writing a U-label sends
+    it in UTF-8. None for a name that cannot be encoded."""
+    domain = value.lstrip(".")
+    if domain.isascii():
+        return domain.lower()
+    try:
+        domain = domain.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass  # not UTF-8: the latin-1 text it was read as
+    try:
+        return host_to_ascii(domain.lower())
+    except UnicodeError:
+        return None
 
 
 def _domain_match(host: str, domain: str) -> bool:
@@ -127,7 +146,9 @@ class CookieJar:
             attr, _, attr_value = attribute.partition("=")
             attr, attr_value = attr.strip().lower(), attr_value.strip()
             if attr == "domain" and attr_value:
-                domain_attr = attr_value.lstrip(".").lower()
+                domain_attr = _domain_attribute(attr_value)
+                if domain_attr is None:
+                    return  # no host has that name: the cookie could match nothing
             elif attr == "path":
                 path_attr = attr_value if attr_value.startswith("/") else None
             elif attr == "secure":

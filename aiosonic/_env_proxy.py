@@ -44,6 +44,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ._idna import host_to_ascii
+
 __all__ = ["no_proxy_matches", "proxy_for"]
 
 # The variable consulted for each URL scheme (a WebSocket handshake is an HTTP request).
@@ -116,11 +118,9 @@ def no_proxy_matches(no_proxy: str, host: str, port: int | None) -> bool:
 
 
 def _ascii(name: str) -> str:
-    """An internationalised name in its ASCII (IDNA) form, as URL hosts are normalised."""
-    if name.isascii():
-        return name
+    """A name in its wire form (IDNA 2008, ``_idna``), as URL hosts are normalised."""
     try:
-        return name.encode("idna").decode("ascii")
+        return host_to_ascii(name)
     except UnicodeError:
         return name  # matches nothing: entries are ASCII
 

@@ -48,6 +48,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
+from ._idna import host_to_ascii
 from ._url import _normalise_host, redact
 from ._values import ValueObject
 from .exceptions import ConnectError, InvalidRequest, ProxyError, TLSError, map_oserror
@@ -193,9 +194,10 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def _encode_name(host: str) -> bytes:
-    """A host name as the proxy should receive it: ASCII (IDNA), 1-255 bytes, no NUL."""
+    """A host name as the proxy should receive it: ASCII (IDNA 2008, ``_idna``), 1-255
+    bytes, no NUL. An ASCII name goes as it is, case kept (URL hosts come lowercased)."""
     try:
-        name = host.encode("ascii") if host.isascii() else host.encode("idna")
+        name = host.encode("ascii") if host.isascii() else host_to_ascii(host).encode("ascii")
     except UnicodeError:
         raise InvalidRequest(f"host name cannot be sent to a SOCKS proxy: {host!r}") from None
     if not 0 < len(name) < 256 or b"\0" in name:

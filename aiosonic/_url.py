@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+from ._idna import host_to_ascii
 from .exceptions import InvalidRequest
 
 __all__ = ["URL", "parse_url", "redact"]
@@ -23,6 +24,7 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SAFE_PATH: Final = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY: Final = _SAFE_PATH + "?"
 _CACHE_MAX: Final = 2048
+_host_to_ascii: Final = host_to_ascii
 
 Params = Mapping[str, object] | Sequence[tuple[str, object]]
 
@@ -97,12 +99,15 @@ def _normalise_host(host: str, raw: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    host = host.lower()
-    if not host.isascii():
+    if host.isascii():
+        host = host.lower()  # the fast path: most hosts, and already their wire form
+    else:
         try:
-            host = host.encode("idna").decode("ascii")
+            host = _host_to_ascii(host)  # IDNA 2008 + UTS 46 (_idna.py), cached there
         except UnicodeError as exc:
-            raise InvalidRequest(f"URL host is not a valid name: {redact(raw)!r}") from exc
+            raise InvalidRequest(
+                f"URL host is not a valid name ({exc}): {redact(raw)!r}"
+            ) from None
     if any(ch in host for ch in "\r\n\0 \t/\\@"):
         raise InvalidRequest(f"URL host contains forbidden characters: {redact(raw)!r}")
     return host

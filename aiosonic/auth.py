@@ -27,6 +27,7 @@ from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
+from ._idna import host_to_ascii
 from .exceptions import AiosonicError, InvalidRequest
 
 if TYPE_CHECKING:
@@ -629,9 +630,7 @@ def _normalise_host(host: str) -> str:
     host = host.strip().lower()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
-    return host
+    return host_to_ascii(host)  # IDNA 2008 (``_idna``); raises a UnicodeError
 
 
 def _host_key(key: Any) -> tuple[str, int | None]:
@@ -750,6 +749,14 @@ def _load_netrc(path: str) -> Netrc | None:
         parsed = netrc.netrc(path)
     except (OSError, ValueError, netrc.NetrcParseError):
         parsed = None  # unreadable, not text, or malformed: as if there were no file
+    if parsed is not None:
+        # A machine written in U-labels is looked up by the URL host's wire form.
+        for machine in [m for m in parsed.hosts if not m.isascii()]:
+            entry = parsed.hosts.pop(machine)
+            try:
+                parsed.hosts.setdefault(host_to_ascii(machine.lower()), entry)
+            except UnicodeError:
+                pass  # no host has that name
     if len(_netrc_cache) >= 8:
         _netrc_cache.clear()
     _netrc_cache[path] = (version, parsed)
@@ -771,6 +778,11 @@ def netrc_auth(host: str, netrc_path: str | os.PathLike[str] | None = None) -> B
     if parsed is None:
         return None
     name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not name.isascii():
+        try:
+            name = host_to_ascii(name.lower())
+        except UnicodeError:
+            pass  # no machine has that name: the default entry, if any
     entry = parsed.authenticators(name)
     if entry is None:
         return None

@@ -1,8 +1,15 @@
 """Dialing: from a ``Route`` to a ready byte stream and the protocol it will speak.
 
-    resolve (DNS cache, resolver)  ->  TCP to each address in turn, or a Unix socket,
-                                       or a SOCKS tunnel   ->  CONNECT (https via a proxy)
+    resolve (DNS cache, resolver)  ->  TCP, racing the addresses (Happy Eyeballs), or a
+                                       Unix socket, or a SOCKS tunnel
+                                   ->  CONNECT (https via a proxy)
                                    ->  TLS (ALPN)          ->  Dialed(transport, alpn, bytes)
+
+Happy Eyeballs (RFC 8305): the addresses are ordered with their families interleaved; the
+first attempt starts, and each next one starts when the one before fails or has not
+answered within ``happy_eyeballs_delay``; the first socket to connect wins, every other
+attempt is cancelled and its socket closed. Only TCP races: TLS and CONNECT start on the
+winner. ``happy_eyeballs_delay=None`` tries the addresses one after another.
 
 The protocol is decided here, once: "h2" when TLS selected it (or for h2c with prior
 knowledge), "http/1.1" otherwise. Until the connection class for that protocol takes the
@@ -19,10 +26,13 @@ touches a pool and never reads a response.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
+import math
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -42,10 +52,137 @@ from .timeout import Timeouts
 
 if TYPE_CHECKING:
     from .hooks import Trace
+    from .resolver import Resolver
 
-__all__ = ["Dialed", "Dialer", "map_errors"]
+__all__ = ["Dialed", "Dialer", "check_happy_eyeballs", "interleave_addresses", "map_errors"]
 
 Address = dict[str, Any]
+
+
+def check_happy_eyeballs(delay: object, interleave: object) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``delay`` is None or a finite number of
+    seconds >= 0 and ``interleave`` is None or an int >= 0."""
+    if delay is not None:
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+            raise TypeError(f"happy_eyeballs_delay must be a number of seconds or None, "
+                            f"not {delay!r}")
+        if not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"happy_eyeballs_delay must be finite and >= 0: {delay!r}")
+    if interleave is not None:
+        if isinstance(interleave, bool) or not isinstance(interleave, int):
+            raise TypeError(f"interleave must be an int or None, not {interleave!r}")
+        if interleave < 0:
+            raise ValueError(f"interleave must be >= 0: {interleave!r}")
+
+
+def interleave_addresses(addresses: list[Address], first_family_count: int) -> list[Address]:
+    """RFC 8305 section 4: ``first_family_count`` addresses of the first answer's family,
+    then one of each family in turn; within a family, the resolver's order."""
+    queues: dict[int, deque[Address]] = {}
+    for address in addresses:
+        queues.setdefault(address["family"], deque()).append(address)
+    if len(queues) < 2:
+        return addresses
+    families = list(queues.values())
+    first = families[0]
+    ordered = [first.popleft() for _ in range(min(first_family_count - 1, len(first)))]
+    while True:
+        families = [queue for queue in families if queue]
+        if not families:
+            return ordered
+        for queue in families:
+            ordered.append(queue.popleft())
+
+
+async def _sockaddr(loop: asyncio.AbstractEventLoop, address: Address) -> tuple[int, Any]:
+    """The family and socket address to connect to for a resolver's answer. An IP literal
+    (the usual answer; a scoped IPv6 one keeps its scope id) is read without any lookup."""
+    host, port, family = address["host"], address["port"], address.get("family", 0)
+    try:
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0,
+                                   socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        # A resolver answered a name, not an address: look it up as create_connection would.
+        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"no address for {host!r}")
+    return infos[0][0], infos[0][4]
+
+
+async def _open_socket(loop: asyncio.AbstractEventLoop, address: Address) -> socket.socket:
+    """A non-blocking TCP socket connected to ``address``; closed on any failure or
+    cancellation."""
+    family, sockaddr = await _sockaddr(loop, address)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _race(
+    loop: asyncio.AbstractEventLoop,
+    addresses: list[Address],
+    delay: float,
+    errors: list[OSError],
+) -> socket.socket | None:
+    """Happy Eyeballs: the socket of the first address to connect, or None when every one
+    failed (their errors appended to ``errors`` as they come). An attempt starts when the
+    one before fails or after ``delay`` seconds without an answer; whatever way this ends
+    (a winner, an error, a cancellation), every other attempt is cancelled and awaited and
+    every other socket closed."""
+    waiting = deque(addresses)
+    attempts: set[asyncio.Task[socket.socket]] = set()
+    winner: socket.socket | None = None
+
+    def start_next() -> None:
+        if waiting:
+            attempts.add(loop.create_task(_open_socket(loop, waiting.popleft())))
+
+    start_next()
+    try:
+        while attempts:
+            done, _ = await asyncio.wait(
+                attempts, timeout=delay if waiting else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if not done:  # nothing answered within the delay: start the next one beside
+                start_next()
+                continue
+            failure: BaseException | None = None
+            for attempt in done:
+                attempts.discard(attempt)
+                exc = attempt.exception()
+                if exc is None:
+                    if winner is None:
+                        winner = attempt.result()
+                    else:
+                        attempt.result().close()
+                elif isinstance(exc, OSError):
+                    errors.append(exc)
+                    if winner is None:
+                        start_next()  # a failure starts the next attempt at once
+                else:
+                    failure = exc
+            if failure is not None:
+                raise failure
+            if winner is not None:
+                sock, winner = winner, None
+                return sock
+        return None
+    finally:
+        if winner is not None:
+            winner.close()
+        for attempt in attempts:
+            attempt.cancel()
+        if attempts:
+            await asyncio.wait(attempts)
+            for attempt in attempts:
+                if not attempt.cancelled() and attempt.exception() is None:
+                    attempt.result().close()  # connected just as it was cancelled
 
 
 @contextmanager
@@ -176,21 +313,30 @@ class _TunnelAnswer(asyncio.Protocol):
 
 
 class Dialer:
-    """Opens connections for routes: the resolver and its cache, and the connector's
-    Unix socket if it has one. One per connector."""
+    """Opens connections for routes: the resolver and its cache, the connector's Unix
+    socket if it has one, and how TCP attempts race (``happy_eyeballs_delay``,
+    ``interleave``: see ``TCPConnector``). One per connector."""
 
     def __init__(
         self,
-        resolver: Any,
+        resolver: Resolver,
         *,
         ttl_dns_cache: int = 10000,
         use_dns_cache: bool = True,
         uds: str | None = None,
+        happy_eyeballs_delay: float | None = 0.25,
+        interleave: int | None = None,
     ) -> None:
+        check_happy_eyeballs(happy_eyeballs_delay, interleave)
         self.resolver = resolver
         self.ttl_dns_cache = ttl_dns_cache
         self.use_dns_cache = use_dns_cache
         self.uds = uds
+        self.happy_eyeballs_delay = happy_eyeballs_delay
+        # asyncio's rule: no reordering unless asked, or unless the attempts race.
+        if interleave is None:
+            interleave = 0 if happy_eyeballs_delay is None else 1
+        self.interleave = interleave
         self._dns_cache: dict[tuple[str, int], tuple[float, list[Address]]] = {}
 
     async def dial(
@@ -227,8 +373,8 @@ class Dialer:
     async def _dial_tcp(
         self, loop: asyncio.AbstractEventLoop, route: Route, trace: Trace | None
     ) -> tuple[asyncio.BaseTransport, Any]:
-        """TCP to each resolved address in turn (TLS with the origin unless a tunnel comes
-        first); the first that answers wins."""
+        """TCP to the resolved addresses, raced or in turn (``_connect``), then TLS with the
+        origin on the winner unless a tunnel comes first."""
         addresses = await self.resolve(route.host, route.port)
         if trace is not None:
             trace("dns_resolved", host=route.host,
@@ -242,22 +388,38 @@ class Dialer:
         else:
             head = build_connect_head(tunnel, route.proxy_authorization)
             factory = lambda: _TunnelAnswer(loop, head, tunnel)  # noqa: E731
-        error: OSError | None = None
-        for address in addresses:
-            try:
-                return await loop.create_connection(
-                    factory,
-                    address["host"],
-                    address["port"],
-                    ssl=tls,
-                    server_hostname=route.server_hostname if tls is not None else None,
-                    family=address["family"],
-                )
-            except ssl.SSLError as exc:
-                raise map_oserror(exc, what) from exc  # the next address has the same cert
-            except OSError as exc:
-                error = exc
-        assert error is not None
+        sock = await self._connect(loop, addresses, what)
+        try:
+            # The transport owns the socket from here, and closes it if this fails.
+            return await loop.create_connection(
+                factory,
+                sock=sock,
+                ssl=tls,
+                server_hostname=route.server_hostname if tls is not None else None,
+            )
+        except OSError as exc:
+            raise map_oserror(exc, what) from exc
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, addresses: list[Address], what: str
+    ) -> socket.socket:
+        """A connected socket to one of ``addresses``; when every one fails, the error of
+        the last to fail, as today's one-after-another did."""
+        if self.interleave:
+            addresses = interleave_addresses(addresses, self.interleave)
+        errors: list[OSError] = []
+        delay = self.happy_eyeballs_delay
+        if delay is None or len(addresses) == 1:
+            for address in addresses:
+                try:
+                    return await _open_socket(loop, address)
+                except OSError as exc:
+                    errors.append(exc)
+        else:
+            sock = await _race(loop, addresses, delay, errors)
+            if sock is not None:
+                return sock
+        error = errors[-1]
         raise map_oserror(error, what) from error
 
     async def _through_tunnel(
@@ -358,7 +520,10 @@ class Dialer:
         return addresses
 
     async def close(self) -> None:
-        """Release the resolver (a resolver without ``close`` holds nothing to release)."""
-        close: Callable[[], Awaitable[None]] | None = getattr(self.resolver, "close", None)
+        """Release the resolver: its ``close()``, awaited if it answers an awaitable (a
+        resolver without one holds nothing to release)."""
+        close: Callable[[], object] | None = getattr(self.resolver, "close", None)
         if close is not None:
-            await close()
+            result = close()
+            if inspect.isawaitable(result):
+                await result

@@ -19,16 +19,16 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._dial import Dialer
+from ._dial import Dialer, check_happy_eyeballs
 from ._routes import Route, RouteCache
 from ._transport import NetworkTransport
 from ._url import URL, parse_url
 from .connection import Connection, ConnectionConfig
 from .limits import DEFAULT_H2_WINDOW, DEFAULT_LIMITS, Limits
 from .pools import BasePool, PoolConfig, SmartPool
-from .resolver import DefaultResolver
+from .resolver import DefaultResolver, Resolver
 from .timeout import Timeouts
 
 if TYPE_CHECKING:
@@ -44,7 +44,9 @@ class TCPConnector:
     - ``timeouts``: the default ``Timeouts`` for requests through this connector.
     - ``connection_cls`` / ``pool_cls``: the slot and pool classes (``Connection``,
       ``SmartPool``).
-    - ``resolver``: host name resolution (default ``ThreadedResolver``).
+    - ``resolver``: host name resolution (default ``ThreadedResolver``): any object with
+      ``resolve()`` (``aiosonic.resolver.Resolver``); its ``close()``, if it has one, is
+      called when the client closes.
     - ``ttl_dns_cache``: how long resolved addresses are reused, in milliseconds;
       ``use_dns_cache=False`` resolves on every new connection.
     - ``conn_max_requests``: a connection serves at most this many requests, then is closed.
@@ -53,6 +55,15 @@ class TCPConnector:
       response may be in flight before its reader consumes it.
     - ``limits``: what a response may contain (``aiosonic.Limits``: head size, header count,
       decompressed size...); safe defaults.
+    - ``happy_eyeballs_delay``: Happy Eyeballs (RFC 8305). When a name has several
+      addresses, the next one is tried beside the first when that one has not connected
+      after this many seconds (0.25), or at once when it fails; the first to connect wins
+      and the others are closed. ``None``: one address after another, each waiting for the
+      one before to fail. ``sock_connect`` covers the whole race.
+    - ``interleave``: how the addresses are ordered, as asyncio's ``create_connection``
+      does: a positive count is how many of the first answer's family come first, then
+      the families alternate; 0 keeps the resolver's order. ``None``: 1 with
+      ``happy_eyeballs_delay``, 0 without.
 
     HTTP/2: one connection per origin carries up to the server's
     SETTINGS_MAX_CONCURRENT_STREAMS requests at once; beyond that a new connection is
@@ -67,7 +78,7 @@ class TCPConnector:
         timeouts: Timeouts | None = None,
         connection_cls: type[Connection] | None = None,
         pool_cls: type[BasePool] | None = None,
-        resolver: Any = None,
+        resolver: Resolver | None = None,
         ttl_dns_cache: int = 10000,
         use_dns_cache: bool = True,
         conn_max_requests: int = 100,
@@ -77,7 +88,10 @@ class TCPConnector:
         limits: Limits | None = None,
         uds: str | None = None,
         pool_configs: Mapping[str, PoolConfig] | None = None,
+        happy_eyeballs_delay: float | None = 0.25,
+        interleave: int | None = None,
     ) -> None:
+        check_happy_eyeballs(happy_eyeballs_delay, interleave)
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
         self.pool_size = pool_size
@@ -94,6 +108,8 @@ class TCPConnector:
         self.http2_window = http2_window
         self.limits = limits or DEFAULT_LIMITS
         self.uds = uds
+        self.happy_eyeballs_delay = happy_eyeballs_delay
+        self.interleave = interleave
         self.connection_config = ConnectionConfig(self.limits, http2_window, conn_max_requests)
         configs = dict(pool_configs or {})
         default = configs.pop(":default", None)
@@ -106,7 +122,8 @@ class TCPConnector:
             self._origin_pools[parse_url(origin).origin] = self._make_pool(0, config)
         self._routes = RouteCache(self._origin_pools)
         self.dialer = Dialer(self.resolver, ttl_dns_cache=ttl_dns_cache,
-                             use_dns_cache=use_dns_cache, uds=uds)
+                             use_dns_cache=use_dns_cache, uds=uds,
+                             happy_eyeballs_delay=happy_eyeballs_delay, interleave=interleave)
         # What HTTPClient sends every request through when it has no transport of its own.
         self.transport = NetworkTransport(self.pool, self.dialer)
 

@@ -1,8 +1,9 @@
 """Name resolution: host name to addresses, through a thread pool or aiodns.
 
 Resolvers answer a list of address dicts (``hostname``, ``host``, ``port``, ``family``,
-``proto``, ``flags``); the connector caches them (``ttl_dns_cache``) and connects. This
-module never opens connections.
+``proto``, ``flags``); the connector caches them (``ttl_dns_cache``) and connects. Any
+object with such a ``resolve`` will do (``Resolver``, the protocol); ``close()`` is optional.
+This module never opens connections.
 """
 
 from __future__ import annotations
@@ -10,9 +11,27 @@ from __future__ import annotations
 import asyncio
 import socket
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["AsyncResolver", "DefaultResolver", "ThreadedResolver"]
+__all__ = ["AsyncResolver", "DefaultResolver", "Resolver", "ThreadedResolver"]
+
+
+class Resolver(Protocol):
+    """What ``TCPConnector(resolver=...)`` needs: ``resolve``, which answers the addresses
+    of a host as dicts with at least ``host`` (an IP literal), ``port`` and ``family``
+    (``hostname``, ``proto`` and ``flags`` as ``ThreadedResolver`` gives them are welcome),
+    in the order to try them, and raises ``OSError`` when it cannot.
+
+    The connector asks for both families (``family=socket.AF_UNSPEC``). A resolver may also
+    have a ``close()``, plain or async: the client calls (and awaits) it when it closes, and
+    does without when there is none.
+    """
+
+    async def resolve(
+        self, host: str, /, port: int = 0, family: int = socket.AF_INET
+    ) -> list[dict[str, Any]]:
+        """The addresses of ``host`` for ``port``."""
+        ...
 
 
 def _entry(hostname: str, host: str, port: int, family: int) -> dict[str, Any]:

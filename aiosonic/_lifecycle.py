@@ -23,6 +23,12 @@ class LosableProtocol(asyncio.Protocol):
     def mark_lost(self) -> None:
         """Call from ``connection_lost``."""
         self.lost = True
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            # Python 3.10's TLS transport stays "open" after the connection is gone unless
+            # its protocol closes it, and warns (ResourceWarning) when collected. Closing a
+            # lost transport sends nothing.
+            transport.close()
         waiters = self._lost_waiters
         if waiters:
             self._lost_waiters = None

@@ -266,3 +266,18 @@ def fd_check() -> Callable[[Path], list[str]]:
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("needs /proc/self/fd to see open file handles")
     return open_fds_for
+
+
+# --------------------------------------------------------------------------- environment
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy or netrc settings from the machine running the tests."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.delenv("REQUEST_METHOD", raising=False)
+    monkeypatch.setenv("NETRC", "/nonexistent/netrc")
+    return monkeypatch

@@ -6,7 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 from pathlib import Path
+
+
+def ipv6_available() -> bool:
+    """True if this machine can bind a socket on ``::1``."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 
 
 def _tcp_table() -> dict[str, tuple[int, int]]:

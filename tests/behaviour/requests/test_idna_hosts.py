@@ -16,8 +16,6 @@ from support.raw import RawRequest, RawServer, simple_response
 import aiosonic
 from aiosonic.exceptions import InvalidRequest
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
 
 class LoopbackResolver:
     """Answers 127.0.0.1 for any name, and records the names asked."""
@@ -40,15 +38,6 @@ class LoopbackResolver:
 def resolver() -> LoopbackResolver:
     return LoopbackResolver()
 
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.delenv("REQUEST_METHOD", raising=False)
-    monkeypatch.setenv("NETRC", "/nonexistent/netrc")
-    return monkeypatch
 
 
 async def ok(request: RawRequest) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from support.app import AppServer, header_one, loads
-from support.sockets import tcp_fds
+from support.sockets import ipv6_available, tcp_fds
 
 import aiosonic
 from aiosonic._dial import interleave_addresses
@@ -43,15 +43,6 @@ class ListResolver:
     async def resolve(self, host: str, port: int = 0,
                       family: int = socket.AF_INET) -> list[dict[str, Any]]:
         return [answer(h, p) for h, p in self.addresses]
-
-
-def ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 class BlackHole:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.app import AppServer, header_one, loads
+from support.sockets import ipv6_available
 
 import aiosonic
 from aiosonic.exceptions import ConnectError
@@ -56,15 +57,6 @@ class FailingResolver(MapResolver):
         if self.error is not None:
             raise self.error
         return []
-
-
-def ipv6_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 needs_ipv6 = pytest.mark.skipif(not ipv6_available(), reason="::1 is not available here")

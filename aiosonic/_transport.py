@@ -82,7 +82,12 @@ class NetworkTransport:
         key = route.key
         while True:
             conn = None
-            if route.negotiated == "http/1.1":
+            if retried:
+                # Sent again after a kept-alive connection proved closed: on a new one, since
+                # the other idle connections of the route may have been closed as well.
+                conn, reused = await self._fresh_slot(pool, route, exchange), False
+                exchange.started = monotonic()
+            elif route.negotiated == "http/1.1":
                 # The common case, without a call: an idle HTTP/1.1 connection of the route.
                 conn = pool.acquire_nowait(key)
                 reused = False
@@ -93,7 +98,7 @@ class NetworkTransport:
                     exchange.trace("connection_reused", http_version="1.1")
             else:
                 conn, reused = self._ready(pool, route, exchange.trace)
-            if not reused:
+            if not reused and not retried:
                 conn, reused = await self._slot(pool, route, exchange, conn)
                 exchange.started = monotonic()  # after waiting for a slot or dialing
             assert conn is not None
@@ -124,7 +129,6 @@ class NetworkTransport:
                     if exchange.stream is not None:
                         assert exchange.restart is not None
                         exchange.stream = exchange.restart()
-                    exchange.started = monotonic()
                     continue
                 raise
             response._url = exchange.url
@@ -221,6 +225,15 @@ class NetworkTransport:
                 if multiplexed:
                     pool.end_opening(key)
             return conn, False
+
+    async def _fresh_slot(self, pool: BasePool, route: Route, exchange: Exchange) -> Connection:
+        """A slot with a connection dialed for the exchange, never an idle one kept alive
+        (whatever the slot held is closed when the new connection is attached)."""
+        conn = pool.acquire_nowait(route.key)
+        if conn is None:
+            conn = await _wait_for_slot(pool, route.key, exchange)
+        await self._dial(conn, route, exchange, pool)
+        return conn
 
     async def _dial(
         self, conn: Connection, route: Route, exchange: Exchange, pool: BasePool

@@ -168,6 +168,33 @@ async def test_keep_alive_stale_connection_is_retried_transparently(raw_server, 
     assert srv.connections == 5
 
 
+async def test_a_stale_retry_goes_to_a_new_connection_not_another_idle_one(
+    raw_server, make_client
+):
+    # Like a proxy that drops its kept-alive connections unannounced (tinyproxy): every
+    # connection answers one request and closes on the next one without answering. The
+    # retry of a request that met such a connection must not meet another one.
+    async def handler(reader, writer):
+        request = await read_request(reader)
+        assert request is not None
+        writer.write(simple_response(request.target.encode()))
+        await writer.drain()
+        await read_request(reader)  # the next request on this connection: never answered
+        writer.close()
+
+    srv = await raw_server(handler=handler)
+    client, _ = make_client(pool_size=4)
+    first = await asyncio.gather(*(client.get(srv.url(f"/a{i}")) for i in range(4)))
+    assert [await r.content() for r in first] == [f"/a{i}".encode() for i in range(4)]
+    assert srv.connections == 4  # four idle connections, each of them good for nothing now
+    for i in range(4):
+        assert await (await client.get(srv.url(f"/b{i}"))).content() == f"/b{i}".encode()
+    assert srv.connections == 8  # each request met one dead connection, then dialed anew
+    with pytest.raises(aiosonic.exceptions.ConnectionDisconnected):
+        # Never for a POST: it is not sent twice.
+        await client.post(srv.url("/c"), data=b"x")
+
+
 @pytest.mark.parametrize(
     "path", ["/stream/300000", "/compressed/gzip?n=100000", "/compressed/deflate?chunked=1"]
 )

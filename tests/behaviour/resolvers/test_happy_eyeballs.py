@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from support.app import AppServer, header_one, loads
 from support.sockets import ipv6_available, tcp_fds
+from support.waits import eventually
 
 import aiosonic
 from aiosonic._dial import interleave_addresses
@@ -110,15 +111,6 @@ def refused_port() -> Iterator[int]:
 def race_tasks() -> list[asyncio.Task[Any]]:
     return [task for task in asyncio.all_tasks()
             if getattr(task.get_coro(), "__qualname__", "") == "_open_socket"]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until ``condition()`` (kernel state, read from /proc) holds."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not condition():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.005)
 
 
 # --------------------------------------------------------------------------- the race
@@ -251,7 +243,8 @@ async def test_cancelling_the_request_mid_race_leaks_nothing(
     http = new_client(connector={"resolver": resolver, "happy_eyeballs_delay": 0.01,
                                  "timeouts": Timeouts(sock_connect=5)})
     request = asyncio.ensure_future(http.get("http://race.test/"))
-    await until(lambda: hole.client_sockets() == 4)  # the filler and three attempts in flight
+    # the filler and three attempts in flight
+    await eventually(lambda: hole.client_sockets() == 4, timeout=3.0)
     assert len(race_tasks()) == 3
     request.cancel()
     with pytest.raises(asyncio.CancelledError):

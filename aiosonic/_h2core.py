@@ -154,8 +154,8 @@ class Event:
         self.stream_id = stream_id
 
 
-class ResponseReceived(Event):
-    """The final response head: ``headers`` without the pseudo-headers, in order."""
+class _HeadReceived(Event):
+    """A response head: ``status`` and ``headers`` without the pseudo-headers, in order."""
 
     __slots__ = ("headers", "status")
 
@@ -165,15 +165,16 @@ class ResponseReceived(Event):
         self.headers = headers
 
 
-class InformationalReceived(Event):
+class ResponseReceived(_HeadReceived):
+    """The final response head."""
+
+    __slots__ = ()
+
+
+class InformationalReceived(_HeadReceived):
     """A 1xx head before the final one (there may be several)."""
 
-    __slots__ = ("headers", "status")
-
-    def __init__(self, stream_id: int, status: int, headers: Headers) -> None:
-        self.stream_id = stream_id
-        self.status = status
-        self.headers = headers
+    __slots__ = ()
 
 
 class DataReceived(Event):

@@ -34,6 +34,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from time import monotonic
 from typing import TYPE_CHECKING, Any, cast
 
 from ._deadline import Deadline
@@ -347,9 +348,10 @@ class Dialer:
         trace: Trace | None = None,
     ) -> Dialed:
         """A connection for ``route``, within ``timeouts.sock_connect`` and ``deadline``
-        (loop time), whichever comes first (which decides the error)."""
+        (``time.monotonic()``, the clock the transport's deadlines count on), whichever comes
+        first (which decides the error)."""
         loop = asyncio.get_running_loop()
-        when = None if timeouts.sock_connect is None else loop.time() + timeouts.sock_connect
+        when = None if timeouts.sock_connect is None else monotonic() + timeouts.sock_connect
         by_request = deadline is not None and (when is None or deadline < when)
         if by_request:
             when = deadline

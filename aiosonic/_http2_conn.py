@@ -33,7 +33,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterable, Callable, Iterable
 from enum import Enum
-from time import perf_counter
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._h2core import (
@@ -188,7 +188,7 @@ class _Stream:
         self.deadline = _INF if deadline is None else deadline
         self.sock_read = sock_read
         self.last_read = now
-        self.sent_at = perf_counter()  # finer than uvloop's millisecond loop clock
+        self.sent_at = now
         self.ended = False
         self.sending = False  # the request body is still going out
         self.error: BaseException | None = None
@@ -206,7 +206,7 @@ class _Stream:
     def resume_body(self) -> None:
         if self.paused:
             self.paused = False
-            self.last_read = self.protocol.loop.time()
+            self.last_read = monotonic()
             if self.unacked:
                 self.protocol.acknowledge(self, self.unacked)
                 self.unacked = 0
@@ -301,7 +301,7 @@ class HTTP2Protocol(LosableProtocol):
         ends = data is None and stream is None
         h2_stream, waiter = self.start(
             exchange.h2_headers(), ends, deadline=exchange.deadline,
-            sock_read=exchange.timeouts.sock_read,
+            sock_read=exchange.timeouts.sock_read, now=exchange.started,
         )
         trace = exchange.trace
         if trace is not None:
@@ -340,7 +340,7 @@ class HTTP2Protocol(LosableProtocol):
             self._flush()  # the GOAWAY saying why
             self._die(HttpParsingError(f"HTTP/2 protocol error from the server: {exc}"))
             return
-        now = self.loop.time()
+        now = monotonic()  # also when a head in this read arrived
         for event in events:
             kind = type(event)
             if kind in _CONTROL_EVENTS and self._control_flood(now):
@@ -415,7 +415,7 @@ class HTTP2Protocol(LosableProtocol):
         response._protocol = stream
         response._limits = self.limits
         response._sent_at = stream.sent_at
-        response._head_at = perf_counter()
+        response._head_at = now
         stream.response_ref = weakref.ref(response, self._response_dropped(stream))
         waiter = stream.head_waiter
         stream.head_waiter = None
@@ -523,8 +523,11 @@ class HTTP2Protocol(LosableProtocol):
         *,
         deadline: float | None,
         sock_read: float | None,
+        now: float | None = None,
     ) -> tuple[_Stream, asyncio.Future[HttpResponse]]:
-        """Open a stream and send the request headers; the future resolves to the response."""
+        """Open a stream and send the request headers; the future resolves to the response.
+        ``now``: the ``time.monotonic()`` reading the request went out at, if the caller has
+        one (the clock its deadline counts on, as the HTTP/1.1 connection's)."""
         if not self.can_take_stream:
             raise StreamNotProcessed("the HTTP/2 connection takes no new streams")
         try:
@@ -536,7 +539,8 @@ class HTTP2Protocol(LosableProtocol):
             raise StreamNotProcessed(f"the HTTP/2 connection takes no new streams: {exc}") \
                 from None
         waiter: asyncio.Future[HttpResponse] = self.loop.create_future()
-        now = self.loop.time()
+        if now is None:
+            now = monotonic()
         stream = _Stream(self, sid, waiter, deadline, sock_read, now)
         stream.sending = not end_stream
         self.streams[sid] = stream
@@ -692,7 +696,7 @@ class HTTP2Protocol(LosableProtocol):
         stream.timer = None
         if stream.ended:
             return
-        now = self.loop.time()
+        now = monotonic()
         if now >= stream.deadline:
             self.fail_stream(stream, RequestTimeout("request_timeout elapsed"))
         elif (

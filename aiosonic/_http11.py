@@ -12,7 +12,8 @@ fed to llhttp (and chunked bodies, which it decodes); the body framing is decide
 from the head and the request method:
 
     HEAD request, 1xx, 204, 304      no body
-    Transfer-Encoding, chunked last  llhttp decodes the chunks (and trailers)
+    Transfer-Encoding, chunked last  llhttp decodes the chunks; the trailer fields are kept
+                                     (``trailers``, bounded like the head)
     Transfer-Encoding, other         body until the connection closes (RFC 9112 6.3)
     Content-Length: N                exactly N bytes, sliced here without copying
     none of these                    body until the connection closes
@@ -44,6 +45,7 @@ __all__ = [
     "ResponseReceiver",
     "encode_chunk",
     "encode_request_head",
+    "idle_timeout",
 ]
 
 # A C static in the compiled build (``httptools.HttpResponseParser`` would be a module-dict
@@ -58,6 +60,7 @@ _CONTENT_LENGTH: Final = 0
 _TRANSFER_ENCODING: Final = 1
 _CONNECTION: Final = 2
 _CONTENT_ENCODING: Final = 3
+_KEEP_ALIVE: Final = 4
 _FRAMING_NAMES: Final = {
     spelling: kind
     for name, kind in (
@@ -65,6 +68,7 @@ _FRAMING_NAMES: Final = {
         (b"transfer-encoding", _TRANSFER_ENCODING),
         (b"connection", _CONNECTION),
         (b"content-encoding", _CONTENT_ENCODING),
+        (b"keep-alive", _KEEP_ALIVE),
     )
     for spelling in (name, name.title())
 }
@@ -131,6 +135,7 @@ class ResponseHead:
         "content_encoding",
         "content_length",
         "framing",
+        "idle_timeout",
         "keep_alive",
         "raw_headers",
         "reason",
@@ -148,6 +153,7 @@ class ResponseHead:
         content_length: int | None,
         keep_alive: bool,
         content_encoding: bytes | None,
+        idle_timeout: float | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
@@ -157,6 +163,8 @@ class ResponseHead:
         self.content_length = content_length
         self.keep_alive = keep_alive
         self.content_encoding = content_encoding
+        # ``Keep-Alive: timeout=N``: how long the server keeps the idle connection open.
+        self.idle_timeout = idle_timeout
 
 
 class ResponseReceiver(Protocol):
@@ -179,6 +187,19 @@ def _keep_alive(version: str, connection: bytes | None) -> bool:
         if version == "1.0":
             return b"keep-alive" in tokens
     return version == "1.1"
+
+
+def idle_timeout(keep_alive: bytes) -> float | None:
+    """The ``timeout`` parameter of a ``Keep-Alive`` header (RFC 2068 19.7.1.1, still what
+    servers send: ``timeout=5, max=100``) in seconds; None if absent or not a number."""
+    for part in keep_alive.split(b","):
+        name, _, value = part.partition(b"=")
+        if name.strip().lower() == b"timeout":
+            value = value.strip()
+            if value.isdigit() and len(value) <= 9:
+                return float(value)
+            return None
+    return None
 
 
 class _TrailingData(Exception):
@@ -218,6 +239,7 @@ class ResponseParser:
         "_framing_bytes",
         "_head_buf",
         "_head_complete",
+        "_idle_timeout",
         "_is_head",
         "_keep_alive",
         "_llhttp",
@@ -229,11 +251,13 @@ class ResponseParser:
         "_remaining",
         "_scan_from",
         "_state",
+        "_trailer_bytes",
         "_transfer_encoding",
         "_upgrade",
         "max_head_size",
         "max_headers",
         "max_status_line",
+        "trailers",
         "upgrade_tail",
     )
 
@@ -259,6 +283,9 @@ class ResponseParser:
         self._upgrade = False
         # Bytes that followed a 101 head (the first bytes of the new protocol).
         self.upgrade_tail = b""
+        # The trailer fields of the last chunked response, once it is complete (or None).
+        self.trailers: list[tuple[bytes, bytes]] | None = None
+        self._trailer_bytes = 0
         self._reset_head()
 
     # -- driving --------------------------------------------------------------------------
@@ -278,6 +305,7 @@ class ResponseParser:
         self._state = _HEAD
         self._received = 0
         self._framing_bytes = 0
+        self.trailers = None
 
     def feed(self, data: bytes) -> None:
         """Consume bytes from the server. Raises ``HttpParsingError`` on invalid input."""
@@ -338,6 +366,7 @@ class ResponseParser:
         self._transfer_encoding: bytes | None = None
         self._connection: bytes | None = None
         self._content_encoding: bytes | None = None
+        self._idle_timeout: bytes | None = None
         self._llhttp = _new_llhttp(self)
 
     def _feed_head(self, data: bytes) -> bytes:
@@ -403,7 +432,8 @@ class ResponseParser:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._head_complete:
-            return  # a trailer field of a chunked body: not part of the head
+            self._on_trailer(name, value)
+            return
         if value[-1:] in _WHITESPACE:
             value = value.rstrip(b" \t")  # llhttp keeps the trailing whitespace
         self._pairs.append((name, value))
@@ -422,12 +452,30 @@ class ResponseParser:
         elif kind == _CONNECTION:
             known = self._connection
             self._connection = value if known is None else known + b"," + value
+        elif kind == _KEEP_ALIVE:
+            self._idle_timeout = value
         else:
             known = self._content_encoding
             self._content_encoding = value if known is None else known + b"," + value
 
     def on_headers_complete(self) -> None:
         self._head_complete = True
+
+    def _on_trailer(self, name: bytes, value: bytes) -> None:
+        """A trailer field of a chunked body (llhttp validated it): kept apart from the
+        head, and bounded as the head is, by count and by bytes."""
+        trailers = self.trailers
+        if trailers is None:
+            trailers = self.trailers = []
+            self._trailer_bytes = 0
+        if len(trailers) >= self.max_headers:
+            self._state = _DONE
+            raise HttpParsingError(f"response has more than {self.max_headers} trailer fields")
+        self._trailer_bytes += len(name) + len(value) + 4
+        if self._trailer_bytes > self.max_head_size:
+            self._state = _DONE
+            raise HttpParsingError(f"response trailers larger than {self.max_head_size} bytes")
+        trailers.append((name, value.rstrip(b" \t")))
 
     def on_body(self, data: bytes) -> None:
         self._received += len(data)
@@ -481,6 +529,7 @@ class ResponseParser:
         if framing is UNTIL_CLOSED or status == 101:
             keep_alive = False
         self._keep_alive = keep_alive
+        idle = self._idle_timeout
         self._receiver.on_head(
             ResponseHead(
                 status,
@@ -491,6 +540,7 @@ class ResponseParser:
                 length,
                 keep_alive,
                 content_encoding,
+                None if idle is None else idle_timeout(idle),
             )
         )
         if framing is BY_LENGTH:

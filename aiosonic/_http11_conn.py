@@ -22,6 +22,7 @@ never dials, never touches the pool and never decides about redirects or retries
 from __future__ import annotations
 
 import asyncio
+import select
 import weakref
 from collections.abc import AsyncIterable, Iterable
 from enum import Enum
@@ -66,6 +67,10 @@ _JOIN_LIMIT: Final = 16 * 1024
 # A Content-Length body longer than this is read into one reused buffer (see _BodyReader).
 _BUFFERED_ABOVE: Final = 1024 * 1024
 _READ_BUFFER: Final = 256 * 1024
+# A kept-alive connection idle this long is looked at again before it is reused: the
+# server may have closed it while the loop was busy elsewhere.
+_PROBE_AFTER: Final = 1.0
+_poll: Final = select.poll if hasattr(select, "poll") else None  # not on Windows: select()
 
 
 class ExchangeOwner(Protocol):
@@ -142,6 +147,11 @@ class HTTP11Protocol(LosableProtocol):
         self._sent_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = _INF
+        # Reuse after idling: the server's Keep-Alive timeout (of the last response), the
+        # time from which reuse needs a look at the socket, and past which none is tried.
+        self._server_idle: float | None = None
+        self._check_at = _INF
+        self._drop_at = _INF
 
     @property
     def closed(self) -> bool:
@@ -279,6 +289,7 @@ class HTTP11Protocol(LosableProtocol):
         response._limits = self.limits
         response._sent_at = self._sent_at
         response._head_at = self._last_read  # read as the bytes holding the head arrived
+        self._server_idle = head.idle_timeout
         self._response_ref = _weak_ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
@@ -298,12 +309,26 @@ class HTTP11Protocol(LosableProtocol):
         self._response_ref = None
         response = ref() if ref is not None else None
         if response is not None:
+            trailers = self.parser.trailers
+            if trailers is not None:
+                response._trailers = trailers
             response._finish()
         if self._reader is not None and self.transport is not None:
             self.transport.set_protocol(self)
         # A response that ends while its request body is still going out (an early answer)
         # leaves the connection mid-body: never reused.
-        self._end_exchange(keep_alive and not self.lost and self.life is _WAITING)
+        keep_alive = keep_alive and not self.lost and self.life is _WAITING
+        if keep_alive:
+            last = self._last_read
+            server_idle = self._server_idle
+            if server_idle is None:
+                self._check_at = last + _PROBE_AFTER
+            else:
+                # The server's clock started when it wrote, ours when the bytes were read:
+                # stop reusing a margin before its timeout.
+                drop = self._drop_at = last + max(server_idle - 1.0, server_idle / 2)
+                self._check_at = min(drop, last + _PROBE_AFTER)
+        self._end_exchange(keep_alive)
 
     # -- exchanges ------------------------------------------------------------------------
 
@@ -319,6 +344,28 @@ class HTTP11Protocol(LosableProtocol):
             and not self._shutting
             and self.transport is not None
         )
+
+    def reusable(self, now: float) -> bool:
+        """Available (see ``is_available``) for a request going out at ``now`` (monotonic).
+        A connection that idled past the server's ``Keep-Alive: timeout`` (less a margin)
+        is not: it is closed, and the caller dials anew rather than race the server's
+        close. One idle for ``_PROBE_AFTER`` or longer is reused only if nothing (an EOF,
+        a reset, stray bytes) is waiting on its socket unread."""
+        if (
+            self.life is not _IDLE
+            or self.lost
+            or self._shutting
+            or self.transport is None
+        ):
+            return False
+        return now < self._check_at or self._recheck(now)
+
+    def _recheck(self, now: float) -> bool:
+        if now >= self._drop_at or _has_input(self.transport):
+            self.close()
+            return False
+        self._check_at = min(self._drop_at, now + _PROBE_AFTER)
+        return True
 
     def start(
         self,
@@ -518,6 +565,26 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
         else:
             self._arm(now)
+
+
+def _has_input(transport: asyncio.BaseTransport | None) -> bool:
+    """True if the socket under ``transport`` has something to read (or is closed or in
+    error) right now: for an idle connection, a sign that the server is done with it."""
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None:
+        return False  # not a socket we can look at (a test double): nothing to tell
+    try:
+        fd = sock.fileno()
+    except (OSError, ValueError):
+        return True
+    if fd < 0:
+        return True
+    if _poll is not None:
+        poller = _poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, failed = select.select([fd], [], [fd], 0)
+    return bool(readable or failed)
 
 
 def early_answer(waiter: asyncio.Future[HttpResponse]) -> HttpResponse | None:

@@ -49,6 +49,7 @@ from ._h2core import (
     StreamError,
     StreamIdsExhausted,
     StreamReset,
+    TrailersReceived,
     WindowUpdated,
 )
 from ._h2frames import CANCEL, MAX_STREAM_ID, NO_ERROR, REFUSED_STREAM, error_name
@@ -282,6 +283,9 @@ class HTTP2Protocol(LosableProtocol):
     def is_available(self) -> bool:
         return self.can_take_stream
 
+    def reusable(self, now: float) -> bool:
+        return self.can_take_stream
+
     @property
     def is_idle(self) -> bool:
         return not self.streams
@@ -437,6 +441,20 @@ class HTTP2Protocol(LosableProtocol):
             stream.unacked += size
         elif size:
             self.acknowledge(stream, size)
+
+    def _on_trailers(self, event: TrailersReceived, now: float) -> None:
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            return
+        stream.last_read = now
+        if len(event.headers) > self.limits.max_headers:
+            self.fail_stream(stream, HttpParsingError(
+                f"response has more than {self.limits.max_headers} trailer fields"
+            ))
+            return
+        response = stream.response()
+        if response is not None:
+            response._trailers = event.headers  # validated; ends the stream (StreamEnded)
 
     def _on_end(self, event: StreamEnded, now: float) -> None:
         stream = self.streams.get(event.stream_id)
@@ -720,10 +738,11 @@ def _as_bytes(piece: object) -> bytes:
 
 
 _Handler = Callable[[HTTP2Protocol, Any, float], None]
-# Informational heads and trailers have no handler: a response carries neither (as before).
+# Informational heads have no handler: they are skipped.
 _HANDLERS: dict[type, _Handler] = {
     ResponseReceived: HTTP2Protocol._on_response,
     DataReceived: HTTP2Protocol._on_data,
+    TrailersReceived: HTTP2Protocol._on_trailers,
     StreamEnded: HTTP2Protocol._on_end,
     StreamReset: HTTP2Protocol._on_reset,
     StreamError: HTTP2Protocol._on_stream_error,

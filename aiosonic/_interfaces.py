@@ -140,6 +140,11 @@ class HTTPConnection(Protocol):
         """It can take a new request right now."""
         ...
 
+    def reusable(self, now: float) -> bool:
+        """It can take a request going out at ``now`` (``time.monotonic()``): available,
+        and not so long idle that the server has likely closed it."""
+        ...
+
     @property
     def is_idle(self) -> bool:
         """No request is in flight on it."""

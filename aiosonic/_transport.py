@@ -93,11 +93,11 @@ class NetworkTransport:
                 reused = False
                 if conn is not None and conn.key == key:
                     protocol = conn.protocol
-                    reused = protocol is not None and protocol.is_available
+                    reused = protocol is not None and protocol.reusable(exchange.started)
                 if reused and exchange.trace is not None:
                     exchange.trace("connection_reused", http_version="1.1")
             else:
-                conn, reused = self._ready(pool, route, exchange.trace)
+                conn, reused = self._ready(pool, route, exchange.trace, exchange.started)
             if not reused and not retried:
                 conn, reused = await self._slot(pool, route, exchange, conn)
                 exchange.started = monotonic()  # after waiting for a slot or dialing
@@ -163,7 +163,7 @@ class NetworkTransport:
     # -- slots ----------------------------------------------------------------------------
 
     def _ready(
-        self, pool: BasePool, route: Route, trace: Trace | None
+        self, pool: BasePool, route: Route, trace: Trace | None, now: float
     ) -> tuple[Connection | None, bool]:
         """Take a slot without waiting: (slot, True) if its connection takes the exchange
         at once (a free stream on a shared HTTP/2 connection, an idle HTTP/1.1 one of this
@@ -178,7 +178,7 @@ class NetworkTransport:
         conn = pool.acquire_nowait(key)
         if conn is None:
             return None, False
-        return conn, _reusable(conn, route, trace)
+        return conn, _reusable(conn, route, trace, now)
 
     async def _slot(
         self, pool: BasePool, route: Route, exchange: Exchange, held: Connection | None
@@ -191,7 +191,7 @@ class NetworkTransport:
         while True:
             conn, held = held, None
             if conn is None:
-                conn, ready = self._ready(pool, route, trace)
+                conn, ready = self._ready(pool, route, trace, monotonic())
                 if ready:
                     assert conn is not None
                     return conn, True
@@ -202,7 +202,7 @@ class NetworkTransport:
                     await asyncio.shield(opening)
                     continue
                 conn = pool.acquire_nowait(key)
-                if conn is not None and _reusable(conn, route, trace):
+                if conn is not None and _reusable(conn, route, trace, monotonic()):
                     return conn, True  # the server chose HTTP/1.1 before: its connection
             if conn is None:
                 if multiplexed and pool.has_multiplexed(key):
@@ -215,7 +215,7 @@ class NetworkTransport:
                                     or pool.acquire_shared(key) is not None):
                     pool.release(conn)  # a connection to share came up meanwhile
                     continue
-                if _reusable(conn, route, trace):
+                if _reusable(conn, route, trace, monotonic()):
                     return conn, True
             if multiplexed:
                 pool.begin_opening(key)
@@ -263,10 +263,11 @@ class NetworkTransport:
             _trace_created(trace, route, protocol.http_version)
 
 
-def _reusable(conn: Connection, route: Route, trace: Trace | None) -> bool:
-    """True if ``conn`` holds an idle HTTP/1.1 connection of ``route`` (traced as reused)."""
+def _reusable(conn: Connection, route: Route, trace: Trace | None, now: float) -> bool:
+    """True if ``conn`` holds an idle HTTP/1.1 connection of ``route`` that can take a
+    request going out at ``now`` (traced as reused)."""
     protocol = conn.protocol
-    if protocol is None or conn.key != route.key or not protocol.is_available:
+    if protocol is None or conn.key != route.key or not protocol.reusable(now):
         return False
     if trace is not None:
         trace("connection_reused", http_version=protocol.http_version)

@@ -77,9 +77,10 @@ class HttpResponse:
 
     Properties: ``status_code``, ``ok``, ``reason``, ``http_version`` ("1.1" or "2"),
     ``headers`` (``HttpHeaders``), ``raw_headers`` (``[(name, value)]`` bytes in wire
-    order), ``cookies`` (``SimpleCookie`` or None), ``chunked``, ``url`` (the URL it
-    answers), ``elapsed`` (from sending the request to its head arriving), ``history``
-    (the redirect responses that led here, oldest first).
+    order), ``trailers`` (``HttpHeaders``, once the body is read), ``cookies``
+    (``SimpleCookie`` or None), ``chunked``, ``url`` (the URL it answers), ``elapsed``
+    (from sending the request to its head arriving), ``history`` (the redirect responses
+    that led here, oldest first).
     """
 
     __slots__ = (
@@ -102,6 +103,7 @@ class HttpResponse:
         "_raw_headers",
         "_received",
         "_sent_at",
+        "_trailers",
         "_url",
         "_waiter",
         "chunked",
@@ -143,6 +145,7 @@ class HttpResponse:
         self._sent_at = self._head_at = 0.0
         self._progress: Callable[[int, int | None], object] | None = None
         self._received = 0
+        self._trailers: list[tuple[bytes, bytes]] | None = None
 
     # -- head -----------------------------------------------------------------------------
 
@@ -169,6 +172,16 @@ class HttpResponse:
             headers = self._headers = HttpHeaders()
             for name, value in self.raw_headers:
                 headers.add(name.decode("latin-1"), _decode_header(value))
+        return headers
+
+    @property
+    def trailers(self) -> HttpHeaders:
+        """The trailer fields that followed the body (a chunked HTTP/1.1 body, or HTTP/2),
+        once the body has been read to its end; empty before that, or if there were none.
+        Bounded like the head (``Limits.max_headers``, ``max_head_size``)."""
+        headers = HttpHeaders()
+        for name, value in self._trailers or ():
+            headers.add(name.decode("latin-1"), _decode_header(value))
         return headers
 
     @property

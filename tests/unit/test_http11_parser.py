@@ -319,7 +319,8 @@ def test_chunked_framing_floods_are_refused(flood: bytes) -> None:
     parser = ResponseParser(Recorder(), max_head_size=65536)
     parser.start()
     parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    with pytest.raises(HttpParsingError, match="without data"):
+    # (trailers meet their own bound, by count, before the framing one)
+    with pytest.raises(HttpParsingError, match="without data|more than 128 trailer fields"):
         for i in range(0, len(flood), 4096):
             parser.feed(flood[i : i + 4096])
 

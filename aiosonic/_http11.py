@@ -18,7 +18,8 @@ from the head and the request method:
     Content-Length: N                exactly N bytes, sliced here without copying
     none of these                    body until the connection closes
 
-Interim 1xx responses (other than 101) are skipped. A response may only be kept alive if
+Interim 1xx responses (other than 101) are skipped (an ``InterimReceiver`` hears of each:
+a request expecting ``100 Continue`` waits for one). A response may only be kept alive if
 its framing is definite, it is HTTP/1.1 (or 1.0 with keep-alive), the server did not say
 ``Connection: close``, and no byte followed its end.
 """
@@ -26,7 +27,7 @@ its framing is definite, it is HTTP/1.1 (or 1.0 with keep-alive), the server did
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import ClassVar, Final, Protocol
 
@@ -40,6 +41,7 @@ __all__ = [
     "NO_FRAMING",
     "UNTIL_CLOSED",
     "Framing",
+    "InterimReceiver",
     "ResponseHead",
     "ResponseParser",
     "ResponseReceiver",
@@ -177,6 +179,13 @@ class ResponseReceiver(Protocol):
     def on_complete(self, keep_alive: bool) -> None: ...
 
 
+class InterimReceiver(ResponseReceiver, Protocol):
+    """A receiver that also hears of interim (1xx) heads (``on_interim(status)``): a
+    request sent with ``Expect: 100-continue`` waits for one. Others never see them."""
+
+    def on_interim(self, status: int) -> None: ...
+
+
 def _keep_alive(version: str, connection: bytes | None) -> bool:
     if connection == b"keep-alive" or connection == b"Keep-Alive":
         return version == "1.1" or version == "1.0"  # what nearly every server sends
@@ -244,6 +253,7 @@ class ResponseParser:
         "_keep_alive",
         "_llhttp",
         "_messages",
+        "_on_interim",
         "_pairs",
         "_reason",
         "_received",
@@ -270,6 +280,7 @@ class ResponseParser:
         max_status_line: int = 8192,
     ) -> None:
         self._receiver = receiver
+        self._on_interim: Callable[[int], None] | None = getattr(receiver, "on_interim", None)
         self.max_head_size = max_head_size
         self.max_headers = max_headers
         self.max_status_line = max_status_line
@@ -493,6 +504,8 @@ class ResponseParser:
         if 100 <= status < 200 and status != 101:
             # Interim response: drop it and read the final one with a fresh parser.
             self._reset_head()
+            if self._on_interim is not None:
+                self._on_interim(status)
             return
         # Nearly every status line starts so; llhttp validated it (and builds the version
         # string with a format call otherwise).

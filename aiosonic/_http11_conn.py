@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from ._interfaces import Exchange
     from .hooks import Trace
 
-__all__ = ["ExchangeOwner", "HTTP11Protocol", "Life", "early_answer"]
+__all__ = ["ExchangeOwner", "ExpectationRefused", "HTTP11Protocol", "Life", "early_answer"]
 
 # Final names are C statics in the compiled build; other module globals are looked up in
 # the module's dict on every use. Hence these aliases of what every exchange calls.
@@ -71,12 +71,18 @@ _READ_BUFFER: Final = 256 * 1024
 # server may have closed it while the loop was busy elsewhere.
 _PROBE_AFTER: Final = 1.0
 _poll: Final = select.poll if hasattr(select, "poll") else None  # not on Windows: select()
+_EXPECT_CONTINUE: Final = b"Expect: 100-continue\r\n\r\n"
 
 
 class ExchangeOwner(Protocol):
     """Told when an exchange ends (``keep_alive``: the connection may carry another)."""
 
     def exchange_done(self, keep_alive: bool) -> None: ...
+
+
+class ExpectationRefused(ConnectionDisconnected):
+    """A 417 answered ``Expect: 100-continue`` before the body went out: the request is
+    to be sent again without the expectation (RFC 9110 10.1.1), on another connection."""
 
 
 class Life(Enum):
@@ -141,6 +147,8 @@ class HTTP11Protocol(LosableProtocol):
         # that is_available needs no call into the transport on every request.
         self._shutting = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        # Set while a request expecting 100 Continue holds its body back.
+        self._continue: asyncio.Future[None] | None = None
         self._deadline = _INF
         self._sock_read: float | None = None
         self._last_read = 0.0
@@ -181,23 +189,34 @@ class HTTP11Protocol(LosableProtocol):
         Raises ``ConnectionDisconnected`` when the connection fails before the answer (the
         transport decides whether to try again: ``received_any`` says if the server had
         started to answer); an answer that comes while the body is still going out (a 413,
-        say) is returned.
+        say) is returned. With ``exchange.expect100`` the head carries ``Expect:
+        100-continue`` and the body waits (see ``_continued``).
         """
         stream = exchange.stream
         trace = exchange.trace
+        patience = exchange.expect100
+        if patience is not None and stream is None and not exchange.data:
+            patience = None  # no body to hold back
         waiter = self.start(
-            exchange.head, exchange.data, exchange.method == "HEAD", exchange.deadline,
-            exchange.timeouts.sock_read, exchange.upgrade, trace, stream is not None,
+            exchange.head if patience is None else exchange.head[:-2] + _EXPECT_CONTINUE,
+            exchange.data if patience is None else None,
+            exchange.method == "HEAD", exchange.deadline, exchange.timeouts.sock_read,
+            exchange.upgrade, trace, stream is not None or patience is not None,
             exchange.started,
         )
         if trace is not None:
             trace("headers_sent")
         try:
+            if patience is not None:
+                if not await self._continued(waiter, patience):
+                    return await waiter  # a final answer first: the body is never sent
+                if stream is None:
+                    self._send_held_body(exchange.data)
             if stream is not None:
                 await self.send_stream(stream, exchange.chunked)
             return await waiter
-        except ConnectionDisconnected:
-            early = early_answer(waiter)
+        except ConnectionDisconnected as exc:
+            early = None if isinstance(exc, ExpectationRefused) else early_answer(waiter)
             if early is not None:
                 return early
             raise
@@ -208,6 +227,46 @@ class HTTP11Protocol(LosableProtocol):
             elif not waiter.cancelled():
                 waiter.exception()  # retrieved: no "exception never retrieved" noise
             raise
+
+    async def _continued(
+        self, waiter: asyncio.Future[HttpResponse], patience: float
+    ) -> bool:
+        """Wait, with the body held back, for a 100 Continue, a final answer, or
+        ``patience`` seconds without either (servers that ignore the expectation). True:
+        send the body now. False: the final answer came first, and the body is never sent
+        (the connection is then not reused). A 417 there raises ``ExpectationRefused``."""
+        go = self._continue = self.loop.create_future()
+        waiter.add_done_callback(lambda _: _release(go))  # a final answer, or a failure
+        timer = self.loop.call_later(patience, _release, go)
+        try:
+            await go
+        finally:
+            timer.cancel()
+            self._continue = None
+        if not waiter.done():
+            return True
+        if not waiter.cancelled() and waiter.exception() is None and (
+            waiter.result().status_code == 417
+        ):
+            refused = ExpectationRefused("417 Expectation Failed before the body was sent")
+            self.abort(refused)
+            raise refused
+        return False
+
+    def _send_held_body(self, data: bytes | None) -> None:
+        transport = self.transport
+        if self.life is not _SENDING or transport is None or transport.is_closing():
+            raise self.failure or ConnectionDisconnected(
+                "connection closed before the request body was sent"
+            )
+        if data:
+            transport.write(data)
+        self.life = _MOVES[self.life, "sent"]
+
+    def on_interim(self, status: int) -> None:
+        go = self._continue
+        if status == 100 and go is not None:
+            _release(go)
 
     # -- asyncio.Protocol -----------------------------------------------------------------
 
@@ -565,6 +624,11 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
         else:
             self._arm(now)
+
+
+def _release(go: asyncio.Future[None]) -> None:
+    if not go.done():
+        go.set_result(None)
 
 
 def _has_input(transport: asyncio.BaseTransport | None) -> bool:

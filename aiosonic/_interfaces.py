@@ -52,6 +52,7 @@ class Exchange:
         "chunked",
         "data",
         "deadline",
+        "expect100",
         "extensions",
         "head",
         "idempotent",
@@ -101,6 +102,8 @@ class Exchange:
         self.deadline: float | None = None
         self.started = 0.0
         self.extensions: dict[str, Any] | None = None  # a hook's Request.extensions
+        # Seconds to hold the body back for a 100 Continue (HTTP/1.1), or None: send it.
+        self.expect100: float | None = None
         self.body = body  # the body as the caller gave it (for transports)
         self._h2_headers: list[tuple[bytes, bytes]] | None = None
 

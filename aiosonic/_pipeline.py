@@ -55,8 +55,10 @@ Progress = Callable[[int, int | None], object]
 JsonSerializer = Callable[[Any], str | bytes]
 #: The keyword options every verb takes besides its own parameters (``RequestOptions``).
 _OPTIONS: Final = frozenset(
-    {"max_redirects", "auth", "retry", "upload_progress", "download_progress"}
+    {"max_redirects", "auth", "retry", "upload_progress", "download_progress", "expect100"}
 )
+#: How long ``expect100=True`` holds a body back for a 100 Continue (curl's default).
+EXPECT100_WAIT: Final = 1.0
 #: Entries a per-client cache (parsed URLs with params, proxies) holds; cleared when full.
 CACHE_MAX: Final = 1024
 
@@ -74,6 +76,7 @@ class Call:
     __slots__ = (
         "auth",
         "download_progress",
+        "expect100",
         "follow",
         "h2",
         "max_redirects",
@@ -98,6 +101,7 @@ class Call:
         retry: RetryPolicy | None = None,
         upload_progress: Progress | None = None,
         download_progress: Progress | None = None,
+        expect100: float | None = None,
     ) -> None:
         self.timeouts = timeouts
         self.verify = verify
@@ -110,6 +114,7 @@ class Call:
         self.retry = retry
         self.upload_progress = upload_progress
         self.download_progress = download_progress
+        self.expect100 = expect100  # seconds to hold the body back for a 100 Continue
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -162,6 +167,7 @@ class Pipeline:
         and ``method`` are whatever the caller passed: they are checked here, with our
         errors (a compiled ``str`` annotation would raise its own TypeError first)."""
         max_redirects = auth = retry = upload_progress = download_progress = None
+        expect100 = None
         if options:
             for name in options:
                 if name not in _OPTIONS:
@@ -171,6 +177,7 @@ class Pipeline:
             retry = options.get("retry")
             upload_progress = options.get("upload_progress")
             download_progress = options.get("download_progress")
+            expect100 = _expect100(options.get("expect100"))
         if not isinstance(method, str):
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -198,6 +205,7 @@ class Pipeline:
             retry or self.retry,
             upload_progress,
             download_progress,
+            expect100,
         )
         return self._redirects(method, url_obj, headers, body, call)
 
@@ -423,6 +431,8 @@ class Pipeline:
                             chunked, restart, method in IDEMPOTENT, trace, body)
         if request is not None and request.extensions:
             exchange.extensions = request.extensions
+        if call.expect100 is not None:
+            exchange.expect100 = call.expect100
         sent = self._transport.send(exchange)
         if jar is None and call.download_progress is None:
             return sent
@@ -441,6 +451,18 @@ async def _received(
     if download_progress is not None:
         response._watch_download(download_progress)
     return response
+
+
+def _expect100(value: object) -> float | None:
+    """``expect100=``: True waits ``EXPECT100_WAIT`` seconds, a number that many, False or
+    None not at all."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return EXPECT100_WAIT
+    if isinstance(value, (int, float)) and 0 < value < float("inf"):
+        return float(value)
+    raise InvalidRequest(f"expect100 must be a bool or a positive number of seconds: {value!r}")
 
 
 def _copy(headers: Any) -> HttpHeaders:

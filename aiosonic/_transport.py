@@ -6,10 +6,11 @@
 
 Its own decisions are the ones that span connections: wait for the connection being opened
 to a route that may come up as HTTP/2 instead of opening another; send an exchange again,
-on a fresh connection, when a reused HTTP/1.1 connection turns out to have been closed by
-the server before answering (idempotent requests with a replayable body only) or when an
-HTTP/2 server did not process the stream (GOAWAY, REFUSED_STREAM). ``upgrade`` is the same
-path for a request that switches protocols (a WebSocket handshake).
+on a fresh connection, when a reused HTTP/1.1 connection turns out to have been closed
+by the server before answering (idempotent requests with a replayable body only), when
+an HTTP/2 server did not process the stream (GOAWAY, REFUSED_STREAM), or without its
+``Expect: 100-continue`` when that was refused with a 417 before the body went out.
+``upgrade`` is the same path for a request that switches protocols (a WebSocket handshake).
 
 It never builds requests (the client does), never opens sockets itself (the ``Dialer``
 does), never parses bytes (the connections do) and keeps no connection of its own: the
@@ -24,7 +25,7 @@ from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from ._dial import Dialer
-from ._http11_conn import HTTP11Protocol
+from ._http11_conn import ExpectationRefused, HTTP11Protocol
 from ._interfaces import Exchange, Stream, Transport
 from ._mypyc import mypyc_attr
 from ._request import Body
@@ -114,6 +115,12 @@ class NetworkTransport:
                     exchange.started = monotonic()
                     continue
                 raise
+            except ExpectationRefused:
+                # Something on the way does not do 100-continue (RFC 9110 10.1.1): the body
+                # never went out, so even a POST is sent again, without the expectation.
+                exchange.expect100 = None
+                exchange.started = monotonic()
+                continue
             except ConnectionDisconnected:
                 if (
                     reused

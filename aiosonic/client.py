@@ -78,6 +78,7 @@ class RequestOptions(TypedDict, total=False):
     retry: RetryPolicy | None
     upload_progress: Progress | None
     download_progress: Progress | None
+    expect100: bool | float
 
 DEFAULT_MAX_REDIRECTS = 10
 
@@ -194,6 +195,7 @@ class HTTPClient(Pipeline):
         retry: RetryPolicy | None = None,
         upload_progress: Progress | None = None,
         download_progress: Progress | None = None,
+        expect100: bool | float = False,
     ) -> HttpResponse:
         """Send a request and return the response once its head has arrived.
 
@@ -208,6 +210,11 @@ class HTTPClient(Pipeline):
         ``auth`` and ``retry`` override the client's for this request;
         ``upload_progress(sent, total)`` and ``download_progress(received, total)`` are
         called as body bytes go out and come in (``total`` None when unknown).
+
+        ``expect100=True`` (or a number of seconds; True is 1 s) sends an HTTP/1.1 body
+        only after the server's ``100 Continue``, or after that long without an answer: a
+        large upload the server refuses (401, 413, a redirect) is then never sent, and the
+        refusal is returned. Over HTTP/2 the body goes at once (a refusal stops it).
         """
         return await self._start(url, method, headers, params, data, json, json_serializer,
                                  multipart, verify, ssl, timeouts, follow, http2, {
@@ -216,6 +223,7 @@ class HTTPClient(Pipeline):
                                      "retry": retry,
                                      "upload_progress": upload_progress,
                                      "download_progress": download_progress,
+                                     "expect100": expect100,
                                  })
 
     @asynccontextmanager

@@ -3,7 +3,8 @@
 * ``RawServer``: an ``asyncio.start_server`` server on loopback driven by a scripted handler
   that writes exact bytes, for edge cases (truncated bodies, no framing, interim responses,
   garbage).
-* ``read_request`` / ``simple_response``: read one request, build one response.
+* ``read_request`` / ``simple_response``: read one request, build one response
+  (``read_head`` and ``read_body``: the two halves of ``read_request``).
 * ``FullBacklogListener`` and ``refused_port``: addresses that stall or refuse a connect.
 
 Every server listens on an ephemeral port of the loopback interface only, and ``close()``
@@ -45,6 +46,15 @@ class RawRequest:
 
 async def read_request(reader: asyncio.StreamReader) -> RawRequest | None:
     """Read one HTTP/1.1 request (head and body). ``None`` on a clean EOF before a request."""
+    request = await read_head(reader)
+    if request is not None:
+        request.body = await read_body(reader, request)
+    return request
+
+
+async def read_head(reader: asyncio.StreamReader) -> RawRequest | None:
+    """Read one request head (its ``body`` left empty: ``read_body`` reads it). ``None`` on a
+    clean EOF before a request."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -57,7 +67,11 @@ async def read_request(reader: asyncio.StreamReader) -> RawRequest | None:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers.append((name.strip(), value.strip()))
-    request = RawRequest(method, target, version, headers, b"", head)
+    return RawRequest(method, target, version, headers, b"", head)
+
+
+async def read_body(reader: asyncio.StreamReader, request: RawRequest) -> bytes:
+    """The body of the request whose head was read (chunked, or by Content-Length)."""
     length = request.header("Content-Length")
     if "chunked" in (request.header("Transfer-Encoding") or "").lower():
         body = bytearray()
@@ -71,10 +85,10 @@ async def read_request(reader: asyncio.StreamReader) -> RawRequest | None:
                 break
             body += await reader.readexactly(size)
             await reader.readexactly(2)
-        request.body = bytes(body)
-    elif length is not None:
-        request.body = await reader.readexactly(int(length))
-    return request
+        return bytes(body)
+    if length is not None:
+        return await reader.readexactly(int(length))
+    return b""
 
 
 def simple_response(

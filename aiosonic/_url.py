@@ -14,7 +14,7 @@ from typing import Final
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from ._idna import host_to_ascii
-from .exceptions import InvalidRequest
+from .exceptions import InvalidURL
 
 __all__ = ["URL", "parse_url", "redact"]
 
@@ -94,7 +94,7 @@ class URL:
 
 def _normalise_host(host: str, raw: str) -> str:
     if not host:
-        raise InvalidRequest(f"URL has no host: {redact(raw)!r}")
+        raise InvalidURL(f"URL has no host: {redact(raw)!r}")
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
@@ -105,27 +105,27 @@ def _normalise_host(host: str, raw: str) -> str:
         try:
             host = _host_to_ascii(host)  # IDNA 2008 + UTS 46 (_idna.py), cached there
         except UnicodeError as exc:
-            raise InvalidRequest(
+            raise InvalidURL(
                 f"URL host is not a valid name ({exc}): {redact(raw)!r}"
             ) from None
     if any(ch in host for ch in "\r\n\0 \t/\\@"):
-        raise InvalidRequest(f"URL host contains forbidden characters: {redact(raw)!r}")
+        raise InvalidURL(f"URL host contains forbidden characters: {redact(raw)!r}")
     return host
 
 
 def _parse(raw: object, schemes: tuple[str, ...]) -> URL:
     if not isinstance(raw, str):
-        raise InvalidRequest(f"URL must be a str, not {type(raw).__name__}")
+        raise InvalidURL(f"URL must be a str, not {type(raw).__name__}")
     try:
         parts = urlsplit(raw.strip())
         port = parts.port
     except ValueError as exc:
-        raise InvalidRequest(f"invalid URL {redact(raw)!r}: {exc}") from exc
+        raise InvalidURL(f"invalid URL {redact(raw)!r}: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         if not scheme:
-            raise InvalidRequest(f"URL has no scheme: {redact(raw)!r}")
-        raise InvalidRequest(f"URL scheme {scheme!r} is not supported: {redact(raw)!r}")
+            raise InvalidURL(f"URL has no scheme: {redact(raw)!r}")
+        raise InvalidURL(f"URL scheme {scheme!r} is not supported: {redact(raw)!r}")
     host = _normalise_host(parts.hostname or "", raw)
     path = quote(parts.path, safe=_SAFE_PATH) or "/"
     target = path

@@ -47,6 +47,7 @@ from .exceptions import AiosonicError, ConnectionDisconnected, InvalidRequest, R
 
 __all__ = [
     "MessageTooBig",
+    "NoProtocolHandler",
     "WebSocketClosed",
     "WebSocketError",
     "WebSocketHandshakeError",
@@ -101,6 +102,12 @@ class WebSocketProtocolError(WebSocketClosed):
 
 class MessageTooBig(WebSocketClosed):
     """A message went past ``max_msg_size`` while being reassembled; we closed with 1009."""
+
+
+class NoProtocolHandler(WebSocketError, RuntimeError):
+    """``send_protocol()`` or ``receive_protocol()`` on a connection opened without a
+    ``protocol_handler``: a mistake in the program, so also a ``RuntimeError`` (what
+    upstream aiosonic raises there)."""
 
 
 class WebSocketMessageTypeError(WebSocketError, ValueError):

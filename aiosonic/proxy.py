@@ -48,7 +48,8 @@ class Proxy:
         try:
             url = parse_url(raw)
         except InvalidRequest as exc:
-            raise InvalidRequest(f"invalid proxy address {redact(host)!r}: {exc}") from None
+            # The same class (an InvalidURL is also the HttpParsingError upstream raised).
+            raise type(exc)(f"invalid proxy address {redact(host)!r}: {exc}") from None
         if url.scheme != "http":
             raise InvalidRequest(
                 f"only http:// and socks proxies are supported, not {redact(host)!r}"

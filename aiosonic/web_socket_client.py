@@ -34,6 +34,7 @@ from ._tls import client_context
 from ._url import parse_url
 from ._ws import (
     MessageTooBig,
+    NoProtocolHandler,
     WebSocketClosed,
     WebSocketError,
     WebSocketHandshakeError,
@@ -54,6 +55,7 @@ __all__ = [
     "Message",
     "MessageTooBig",
     "MessageType",
+    "NoProtocolHandler",
     "ProtocolHandler",
     "WebSocketClient",
     "WebSocketClosed",
@@ -241,7 +243,7 @@ class WebSocketConnection:
     async def send_protocol(self, data: Any) -> None:
         """Send ``data`` encoded by the ``protocol_handler``, as a binary message."""
         if self.protocol_handler is None:
-            raise WebSocketError("no protocol_handler configured (connect(conn_opts=...))")
+            raise NoProtocolHandler("no protocol_handler configured (connect(conn_opts=...))")
         await self.send_bytes(self.protocol_handler.encode(data))
 
     async def ping(self, data: bytes = b"") -> None:
@@ -280,7 +282,7 @@ class WebSocketConnection:
     async def receive_protocol(self, timeout: float | None = None) -> Any:
         """The next message decoded by the ``protocol_handler`` (text is passed as UTF-8)."""
         if self.protocol_handler is None:
-            raise WebSocketError("no protocol_handler configured (connect(conn_opts=...))")
+            raise NoProtocolHandler("no protocol_handler configured (connect(conn_opts=...))")
         message = await self.receive(timeout)
         return self.protocol_handler.decode(message.raw_data)
 

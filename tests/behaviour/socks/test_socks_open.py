@@ -338,7 +338,7 @@ async def test_https_wrong_name_is_a_tls_error(
 ) -> None:
     proxy_server = await socks()
     proxy = parse_socks_url(proxy_server.url("socks5"))
-    with pytest.raises(TLSError, match="through SOCKS proxy"):
+    with pytest.raises(TLSError, match="through SOCKS proxy") as caught:
         await create_socks_connection(
             asyncio.get_running_loop(),
             Collect,
@@ -347,6 +347,8 @@ async def test_https_wrong_name_is_a_tls_error(
             localhost_tls_server.port,
             ssl=trusting_context,
         )
+    assert isinstance(caught.value, ssl.SSLCertVerificationError)
+    assert caught.value.verify_code == 64  # X509_V_ERR_IP_ADDRESS_MISMATCH: HOST is an IP
 
 
 # ------------------------------------------------------------------ cancellation and deadline

@@ -20,6 +20,7 @@ import aiosonic
 from aiosonic.web_socket_client import (
     Message,
     MessageType,
+    NoProtocolHandler,
     WebSocketClient,
     WebSocketClosed,
     WebSocketError,
@@ -170,10 +171,14 @@ async def test_protocol_helpers_need_a_handler_and_keep_alive_needs_positive_tim
     srv = await scripted(script)
     async with WebSocketClient() as client:
         ws = await client.connect(srv.url(), start_keepalive=False)
-        with pytest.raises(WebSocketError, match="no protocol_handler configured"):
+        # Upstream raises RuntimeError there: ours is that and a WebSocketError.
+        with pytest.raises(RuntimeError, match="no protocol_handler configured") as sent:
             await ws.send_protocol({"a": 1})
-        with pytest.raises(WebSocketError, match="no protocol_handler configured"):
+        with pytest.raises(RuntimeError, match="no protocol_handler configured") as received:
             await ws.receive_protocol(timeout=1)
+        for caught in (sent, received):
+            assert isinstance(caught.value, WebSocketError)
+            assert type(caught.value) is NoProtocolHandler
         with pytest.raises(ValueError, match="must be positive"):
             ws.start_keep_alive(0)
         assert repr(ws) == "<WebSocketConnection open>"

@@ -28,8 +28,9 @@ async def test_wss_with_a_trusted_certificate(
 
 
 async def test_wss_verify_false_and_untrusted(tls_app: WSApp, client: WebSocketClient) -> None:
-    with pytest.raises(TLSError):
+    with pytest.raises(TLSError) as caught:
         await client.connect(tls_app.url())  # the system store does not know the local CA
+    assert isinstance(caught.value, ssl.SSLCertVerificationError)  # what upstream raised
     async with await client.connect(tls_app.url(), verify=False) as ws:
         await ws.send_text("unverified")
         assert await ws.receive_text(timeout=5) == "unverified"

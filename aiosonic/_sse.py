@@ -21,11 +21,16 @@ stream" and "Interpreting an event stream"), applied to bytes that may arrive sp
   otherwise. Data and type buffers are cleared; the last event ID persists.
 - When a stream ends, a partial line and an undispatched event are discarded.
 
+An event carries both IDs: ``last_event_id`` is the standard's (the event's
+``lastEventId``: the last ID seen so far, what a reconnection resumes from), and ``id`` is
+the ID its own block set, None when the block had no ``id`` field (upstream aiosonic's
+events have that ``id``, and programs tell events with an ID from those without by it).
+
 Two deliberate choices where the standard leaves room: a new stream (a reconnection) starts
-its last event ID buffer from the last event ID seen so far, as browsers do, so events
-without an ``id`` keep the ID the reconnection resumed from; and a ``retry`` value above
-``MAX_RETRY`` milliseconds saturates there (Python cannot turn an unbounded digit string into
-an int, and nobody waits a million years).
+its last event ID buffer from the last event ID seen so far, as browsers do, so the
+``last_event_id`` of events without an ``id`` is the ID the reconnection resumed from; and
+a ``retry`` value above ``MAX_RETRY`` milliseconds saturates there (Python cannot turn an
+unbounded digit string into an int, and nobody waits a million years).
 
 Memory is bounded: a line, or the data of one event, longer than ``max_event_size``
 characters raises ``SSEParsingError`` instead of growing without end.
@@ -42,7 +47,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import AiosonicError
+from .exceptions import SSEError, SSEParsingError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -62,27 +67,23 @@ _EOL = re.compile(r"\r\n|\r|\n")
 _KEYS = ("data", "event", "id", "retry")
 
 
-class SSEError(AiosonicError):
-    """Root of the errors of the Server-Sent Events client."""
-
-
-class SSEParsingError(SSEError):
-    """The event stream broke a limit of the parser (a line or an event too large)."""
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class SSEEvent(Mapping[str, Any]):
-    """One dispatched event: ``data``, ``event`` (its type), ``id`` (the last event ID) and
-    ``retry`` (the reconnection time its block set, in milliseconds, or None).
+    """One dispatched event: ``data``, ``event`` (its type), ``id`` (the ID its block set,
+    None if it set none), ``retry`` (the reconnection time its block set, in milliseconds,
+    or None) and ``last_event_id`` (the last ID the source has sent so far, this event's
+    included: the standard's ``lastEventId``).
 
-    It is also a read-only mapping of those four keys, so ``event["data"]`` and
-    ``event.data`` are the same thing and ``dict(event)`` gives a plain dict.
+    It is also a read-only mapping of the first four, the keys upstream aiosonic's event
+    dicts have, so ``event["data"]`` and ``event.data`` are the same thing and
+    ``dict(event)`` gives a plain dict.
     """
 
     data: str
     event: str = "message"
-    id: str = ""
+    id: str | None = None
     retry: int | None = None
+    last_event_id: str = ""
 
     def __getitem__(self, key: str) -> Any:
         if key in _KEYS:
@@ -114,6 +115,7 @@ class EventStreamParser:
         "_data",
         "_data_size",
         "_decoder",
+        "_event_id",
         "_event_retry",
         "_event_type",
         "_id_buffer",
@@ -146,6 +148,7 @@ class EventStreamParser:
         self._data: list[str] = []
         self._data_size = 0
         self._event_type = ""
+        self._event_id: str | None = None
         self._event_retry: int | None = None
         self._id_buffer = self.last_event_id
 
@@ -223,7 +226,7 @@ class EventStreamParser:
             self._event_type = value
         elif name == "id":
             if "\x00" not in value:
-                self._id_buffer = value
+                self._id_buffer = self._event_id = value
         elif name == "retry" and value.isascii() and value.isdigit():  # "" is not digits
             digits = value.lstrip("0")
             if len(digits) > _MAX_RETRY_DIGITS:
@@ -239,11 +242,13 @@ class EventStreamParser:
                 SSEEvent(
                     "\n".join(self._data),
                     self._event_type or "message",
-                    self.last_event_id,
+                    self._event_id,
                     self._event_retry,
+                    self.last_event_id,
                 )
             )
             self._data = []
             self._data_size = 0
         self._event_type = ""
+        self._event_id = None
         self._event_retry = None

@@ -25,13 +25,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from ._headers import HttpHeaders
-from ._sse import (
-    DEFAULT_MAX_EVENT_SIZE,
-    EventStreamParser,
-    SSEError,
-    SSEEvent,
-    SSEParsingError,
-)
+from ._sse import DEFAULT_MAX_EVENT_SIZE, EventStreamParser, SSEEvent
 from .client import DataType, HeadersType, HTTPClient, JsonSerializer, ParamsType
 from .exceptions import (
     AiosonicError,
@@ -40,6 +34,9 @@ from .exceptions import (
     ConnectionDisconnected,
     InvalidRequest,
     ProxyError,
+    SSEConnectionError,
+    SSEError,
+    SSEParsingError,
     TLSError,
 )
 from .response import HttpResponse
@@ -58,22 +55,6 @@ DEFAULT_RETRY_DELAY = 3000  # milliseconds, as browsers do
 # What an unexpected answer's body may show in the error: this much, waited for this long.
 _ERROR_BODY_MAX = 64 * 1024
 _ERROR_BODY_WAIT = 5.0
-
-
-class SSEConnectionError(SSEError):
-    """The event source could not be opened, or its stream broke without reconnection.
-
-    ``status_code`` is the server's answer when it refused the stream (non-200, or a
-    Content-Type other than text/event-stream), else None; ``body`` holds the first bytes of
-    that answer's body (at most 64 KiB). A network failure is chained as ``__cause__``.
-    """
-
-    def __init__(
-        self, message: str, status_code: int | None = None, body: bytes = b""
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.body = body
 
 
 def _transient(exc: BaseException) -> bool:

@@ -44,14 +44,26 @@ def chunkings(data: bytes) -> Iterator[list[bytes]]:
 
 
 def feed_all(parser: EventStreamParser, chunks: list[bytes]) -> list[dict[str, Any]]:
+    """The events as dicts: the mapping's four keys, and the ``last_event_id`` attribute."""
     events: list[dict[str, Any]] = []
     for chunk in chunks:
-        events.extend(dict(event) for event in parser.feed(chunk))
+        events.extend(
+            {**event, "last_event_id": event.last_event_id} for event in parser.feed(chunk)
+        )
     return events
 
 
-def ev(data: str, event: str = "message", id: str = "", retry: int | None = None) -> dict[str, Any]:
-    return {"data": data, "event": event, "id": id, "retry": retry}
+def ev(
+    data: str,
+    event: str = "message",
+    id: str | None = None,
+    retry: int | None = None,
+    last: str | None = None,
+) -> dict[str, Any]:
+    """An expected event; ``last`` (its ``last_event_id``) is its own ``id`` by default."""
+    if last is None:
+        last = "" if id is None else id
+    return {"data": data, "event": event, "id": id, "retry": retry, "last_event_id": last}
 
 
 def check(
@@ -109,7 +121,8 @@ def test_stock_ticker_data_lines_joined() -> None:
 
 def test_four_blocks_comment_ids_and_leading_space() -> None:
     # A comment block fires nothing; "id: 1" is the ID of the event in its block; a bare
-    # "id" resets it to the empty string; only one space after the colon is removed.
+    # "id" resets it to the empty string; a block without "id" has none of its own; only
+    # one space after the colon is removed.
     check(
         ": test stream\n"
         "\n"
@@ -121,7 +134,7 @@ def test_four_blocks_comment_ids_and_leading_space() -> None:
         "\n"
         "data:  third event\n"
         "\n",
-        [ev("first event", id="1"), ev("second event"), ev(" third event")],
+        [ev("first event", id="1"), ev("second event", id=""), ev(" third event")],
     )
 
 
@@ -238,26 +251,36 @@ def test_data_lines_keep_inner_empty_lines() -> None:
 def test_last_event_id_persists_across_events() -> None:
     check(
         "id: 7\ndata: a\n\ndata: b\n\nid: 8\ndata: c\n\ndata: d\n\n",
-        [ev("a", id="7"), ev("b", id="7"), ev("c", id="8"), ev("d", id="8")],
+        [ev("a", id="7"), ev("b", last="7"), ev("c", id="8"), ev("d", last="8")],
         last_event_id="8",
     )
+
+
+def test_an_event_without_an_id_field_has_id_none() -> None:
+    # Upstream aiosonic's ``id``: the block's own, None without one; the standard's
+    # lastEventId is ``last_event_id``, and what a reconnection resumes from.
+    parser = EventStreamParser()
+    first, second = parser.feed(b"id: 3\ndata: a\n\ndata: b\n\n")
+    assert (first.id, first["id"], first.last_event_id) == ("3", "3", "3")
+    assert (second.id, second["id"], second.last_event_id) == (None, None, "3")
+    assert parser.last_event_id == "3"
 
 
 def test_id_with_nul_is_ignored() -> None:
     check(
         "id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n",
-        [ev("a", id="1"), ev("b", id="1")],
+        [ev("a", id="1"), ev("b", last="1")],
         last_event_id="1",
     )
 
 
 def test_id_without_data_updates_the_last_event_id() -> None:
     check("id: 9\n\n", [], last_event_id="9")
-    check("id: 9\n\ndata: x\n\n", [ev("x", id="9")], last_event_id="9")
+    check("id: 9\n\ndata: x\n\n", [ev("x", last="9")], last_event_id="9")
 
 
 def test_empty_id_resets_the_last_event_id() -> None:
-    check("id: 5\ndata: a\n\nid:\ndata: b\n\n", [ev("a", id="5"), ev("b")])
+    check("id: 5\ndata: a\n\nid:\ndata: b\n\n", [ev("a", id="5"), ev("b", id="")])
 
 
 def test_id_of_an_unfinished_block_is_not_the_last_event_id() -> None:
@@ -306,7 +329,7 @@ def test_new_stream_discards_what_is_pending() -> None:
         SSEEvent("kept", id="3")
     ]
     parser.new_stream()
-    assert feed_all(parser, [b"data: b\n\n"]) == [ev("b", id="3")]
+    assert feed_all(parser, [b"data: b\n\n"]) == [ev("b", last="3")]
     assert parser.last_event_id == "3"
 
 
@@ -336,7 +359,7 @@ def test_new_stream_forgets_a_partial_character() -> None:
 def test_initial_last_event_id() -> None:
     parser = EventStreamParser(last_event_id="41")
     assert feed_all(parser, [b"data: a\n\nid: 42\ndata: b\n\n"]) == [
-        ev("a", id="41"),
+        ev("a", last="41"),
         ev("b", id="42"),
     ]
 
@@ -414,6 +437,7 @@ def test_event_is_a_typed_mapping() -> None:
     assert event.retry == event["retry"] == 100
     assert list(event) == ["data", "event", "id", "retry"]
     assert len(event) == 4
+    assert event.last_event_id == "" and "last_event_id" not in event
     assert "data" in event and "nope" not in event
     assert event.get("nope") is None
     assert dict(event) == {"data": '{"a": [1, 2]}', "event": "update", "id": "7", "retry": 100}
@@ -429,7 +453,8 @@ def test_event_is_a_typed_mapping() -> None:
 
 def test_event_defaults_and_immutability() -> None:
     event = SSEEvent("x")
-    assert dict(event) == ev("x")
+    assert dict(event) == {"data": "x", "event": "message", "id": None, "retry": None}
+    assert event.last_event_id == ""
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.data = "y"  # type: ignore[misc]
     with pytest.raises(json.JSONDecodeError):
@@ -449,14 +474,17 @@ def reference(data: bytes) -> tuple[list[dict[str, Any]], str, int | None]:
     lines = _EOL.split(text)[:-1]  # the last piece has no line end: discarded
     events: list[dict[str, Any]] = []
     data_buf, type_buf, id_buf, last_id = "", "", "", ""
+    block_id: str | None = None
     retry: int | None = None
     event_retry: int | None = None
     for line in lines:
         if line == "":
             last_id = id_buf
             if data_buf:
-                events.append(ev(data_buf[:-1], type_buf or "message", last_id, event_retry))
-            data_buf, type_buf, event_retry = "", "", None
+                events.append(
+                    ev(data_buf[:-1], type_buf or "message", block_id, event_retry, last_id)
+                )
+            data_buf, type_buf, block_id, event_retry = "", "", None, None
             continue
         if line.startswith(":"):
             continue
@@ -468,7 +496,7 @@ def reference(data: bytes) -> tuple[list[dict[str, Any]], str, int | None]:
         elif name == "event":
             type_buf = value
         elif name == "id" and "\0" not in value:
-            id_buf = value
+            id_buf = block_id = value
         elif name == "retry" and value and all("0" <= c <= "9" for c in value):
             retry = event_retry = int(value)
     return events, last_id, retry

@@ -36,7 +36,8 @@ STREAM = (
 )
 EXPECTED = [
     {"data": "héllo", "event": "greeting", "id": "1", "retry": None},
-    {"data": "line one\nline two\n\n indented", "event": "message", "id": "1", "retry": None},
+    # No id field of its own: None (upstream's id); the last event ID is still "1".
+    {"data": "line one\nline two\n\n indented", "event": "message", "id": None, "retry": None},
     {"data": '{"n": 3, "s": "€"}', "event": "message", "id": "2", "retry": None},
 ]
 
@@ -60,6 +61,7 @@ async def test_events_streamed_slowly_in_odd_pieces(sse_server: Start, sse: SSEC
     assert [dict(event) for event in events] == EXPECTED
     assert events[2].json() == {"n": 3, "s": "€"}
     assert events[0].data == events[0]["data"] == "héllo"
+    assert [event.last_event_id for event in events] == ["1", "1", "2"]
     assert conn.last_event_id == "2"
     assert conn.retry_delay == 5
     assert conn.closed
@@ -101,7 +103,8 @@ async def test_query_params_and_caller_headers(sse_server: Start, sse: SSEClient
         server.url(), headers=headers, params={"topic": "news"}, reconnect=False
     ) as conn:
         events = await collect(conn)
-    assert [event.id for event in events] == ["41"]  # resumed from the caller's ID
+    assert [event.id for event in events] == [None]  # the event has no id field
+    assert [event.last_event_id for event in events] == ["41"]  # resumed from the caller's
     seen = server.requests[0]
     assert seen.path_qs == "/events?topic=news"
     assert seen.headers["Accept"] == "text/event-stream, */*"
@@ -128,8 +131,8 @@ async def test_reconnects_with_last_event_id_until_204(
     server = await sse_server(handler)
     async with sse.connect(server.url()) as conn:
         events = await collect(conn)
-    assert [(event.data, event.id) for event in events] == [
-        ("a", "1"), ("b", "2"), ("c", "2"), ("d", "3"),
+    assert [(event.data, event.id, event.last_event_id) for event in events] == [
+        ("a", "1", "1"), ("b", "2", "2"), ("c", None, "2"), ("d", "3", "3"),
     ]
     assert server.header("Last-Event-ID") == [None, "2", "3", "4"]
     assert len(server.requests) == 4  # 204: no further attempt
@@ -312,7 +315,9 @@ async def test_reconnects_after_the_server_went_away(sse_server: Start, sse: SSE
         await swapping
     finally:
         await server2.close()
-    assert [(event.data, event.id) for event in events] == [("a", "1"), ("b", "1")]
+    assert [(event.data, event.id, event.last_event_id) for event in events] == [
+        ("a", "1", "1"), ("b", None, "1"),
+    ]
     assert server2.header("Last-Event-ID") == ["1", "1"]
 
 

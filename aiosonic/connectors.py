@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._dial import Dialer, check_happy_eyeballs
 from ._routes import Route, RouteCache
@@ -34,11 +34,22 @@ from .timeout import Timeouts
 if TYPE_CHECKING:
     from .proxy import Proxy
 
-__all__ = ["Route", "TCPConnector"]
+__all__ = ["PoolConfigs", "Route", "TCPConnector"]
+
+
+#: ``pool_configs``: origin (or ``":default"``) -> its pool's settings, a ``PoolConfig`` or
+#: a mapping of its fields (``{"size": 4}``, as upstream aiosonic 1.x takes too).
+PoolConfigs = Mapping[str, PoolConfig | Mapping[str, Any]]
 
 
 class TCPConnector:
     """Holds the pool of connections and the logic for making them.
+
+    Both upstream signatures are accepted: the reference's (0.22), whose first argument
+    is ``pool_size``, and 1.x's, whose first argument is ``pool_configs``. The first
+    argument decides, and nothing else does: a ``Mapping`` there is ``pool_configs``
+    (``TCPConnector({":default": PoolConfig(size=1)})``), anything else is ``pool_size``.
+    Giving pool configs both ways raises ``TypeError``.
 
     - ``pool_size``: how many connections may be open at once (and so requests in flight).
     - ``timeouts``: the default ``Timeouts`` for requests through this connector.
@@ -64,6 +75,9 @@ class TCPConnector:
       does: a positive count is how many of the first answer's family come first, then
       the families alternate; 0 keeps the resolver's order. ``None``: 1 with
       ``happy_eyeballs_delay``, 0 without.
+    - ``pool_configs``: pools of their own for some origins (keys ``scheme://host[:port]``),
+      and ``":default"`` for the shared pool of every other origin (its ``size`` replaces
+      ``pool_size``); values are ``PoolConfig`` or a mapping of its fields.
 
     HTTP/2: one connection per origin carries up to the server's
     SETTINGS_MAX_CONCURRENT_STREAMS requests at once; beyond that a new connection is
@@ -74,7 +88,7 @@ class TCPConnector:
 
     def __init__(
         self,
-        pool_size: int = 25,
+        pool_size: int | PoolConfigs = 25,
         timeouts: Timeouts | None = None,
         connection_cls: type[Connection] | None = None,
         pool_cls: type[BasePool] | None = None,
@@ -87,10 +101,14 @@ class TCPConnector:
         http2_window: int = DEFAULT_H2_WINDOW,
         limits: Limits | None = None,
         uds: str | None = None,
-        pool_configs: Mapping[str, PoolConfig] | None = None,
+        pool_configs: PoolConfigs | None = None,
         happy_eyeballs_delay: float | None = 0.25,
         interleave: int | None = None,
     ) -> None:
+        if isinstance(pool_size, Mapping):  # 1.x: TCPConnector(pool_configs, timeouts, ...)
+            if pool_configs is not None:
+                raise TypeError("pool_configs given twice: as the first argument and by name")
+            pool_configs, pool_size = pool_size, 25
         check_happy_eyeballs(happy_eyeballs_delay, interleave)
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")
@@ -111,7 +129,7 @@ class TCPConnector:
         self.happy_eyeballs_delay = happy_eyeballs_delay
         self.interleave = interleave
         self.connection_config = ConnectionConfig(self.limits, http2_window, conn_max_requests)
-        configs = dict(pool_configs or {})
+        configs = {origin: _pool_config(value) for origin, value in (pool_configs or {}).items()}
         default = configs.pop(":default", None)
         if default is not None:
             self.pool_size = default.size
@@ -130,8 +148,6 @@ class TCPConnector:
     def _make_pool(self, size: int, config: PoolConfig | None) -> BasePool:
         if config is None:
             return self.pool_cls(self.connection_config, size, self.connection_cls)
-        if not isinstance(config, PoolConfig):
-            raise TypeError(f"pool_configs values must be PoolConfig, not {config!r}")
         pool = self.pool_cls(self.connection_config, config.size, self.connection_cls)
         if config.max_conn_requests is not None:
             pool.conn_max_requests = config.max_conn_requests
@@ -179,3 +195,13 @@ class TCPConnector:
         for pool in self.pools:
             await pool.cleanup()
         await self.dialer.close()
+
+
+def _pool_config(value: object) -> PoolConfig:
+    """A ``pool_configs`` value as a ``PoolConfig``: one already, or a mapping of its
+    fields (unknown fields raise ``TypeError``, bad values ``ValueError``)."""
+    if isinstance(value, PoolConfig):
+        return value
+    if isinstance(value, Mapping):
+        return PoolConfig(**value)
+    raise TypeError(f"pool_configs values must be PoolConfig or a mapping, not {value!r}")

@@ -17,6 +17,7 @@ from support.scripted import Script, replies, status
 import aiosonic
 from aiosonic import HTTPClient, TCPConnector
 from aiosonic.pools import PoolConfig
+from aiosonic.timeout import Timeouts
 
 Start = Callable[..., Awaitable[Any]]
 
@@ -197,9 +198,55 @@ def test_pool_config_value_and_exports() -> None:
     )
 
 
-def test_pool_configs_values_must_be_pool_configs() -> None:
-    with pytest.raises(TypeError):
-        TCPConnector(pool_configs={"http://127.0.0.1:1": {"size": 1}})  # type: ignore[dict-item]
+async def test_pool_configs_as_the_first_argument_as_upstream_1x(
+    server: AppServer, server2: AppServer, new_client: Callable[..., HTTPClient]
+) -> None:
+    timeouts = Timeouts(sock_connect=3, sock_read=7)
+    # 1.x: TCPConnector(pool_configs, timeouts, ...); the reference's: (pool_size, timeouts).
+    connector = TCPConnector(
+        {":default": PoolConfig(size=1), origin(server2.port): PoolConfig(size=3)}, timeouts
+    )
+    assert connector.pool_size == 1 and connector.timeouts is timeouts
+    client = new_client(connector)
+    slow = "/slow?delay=0.03"
+    await fetch_all(client, [server.url(slow)] * 3 + [server2.url(slow)] * 3)
+    assert server.state.max_in_flight == 1  # the default pool of one
+    assert server2.state.max_in_flight == 3  # its own pool
+
+
+async def test_pool_configs_values_may_be_mappings_of_their_fields(
+    server: AppServer, new_client: Callable[..., HTTPClient]
+) -> None:
+    client = new_client(TCPConnector({origin(server.port): {"size": 1, "max_conn_requests": 2}}))
+    await fetch_all(client, [server.url("/slow?delay=0.02")] * 3)
+    assert server.state.max_in_flight == 1
+    ports = server.state.ports
+    assert ports[0] == ports[1] != ports[2]  # retired after two requests
+
+
+def test_the_first_argument_decides_between_the_two_signatures() -> None:
+    assert TCPConnector(3).pool_size == 3  # the reference's pool_size
+    assert TCPConnector(3, pool_configs={":default": PoolConfig(size=2)}).pool_size == 2
+    assert TCPConnector(pool_size={":default": {"size": 4}}).pool_size == 4
+    assert TCPConnector({}).pool_size == 25  # an empty mapping: no configs, the default size
+    with pytest.raises(TypeError, match="twice"):
+        TCPConnector({":default": PoolConfig(size=1)}, pool_configs={})
+    with pytest.raises(ValueError, match="pool_size"):
+        TCPConnector([(":default", PoolConfig(size=1))])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"size": 1, "max_idle": 5}, TypeError),  # not a PoolConfig field
+        ({"size": 0}, ValueError),
+        (3, TypeError),
+        ("size=1", TypeError),
+    ],
+)
+def test_pool_configs_values_refused(value: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        TCPConnector(pool_configs={"http://127.0.0.1:1": value})
 
 
 async def test_pool_config_origin_is_normalised(

@@ -23,10 +23,12 @@ class Item(TypedDict):
 
 class ItemsAPI(BaseClient):
     """The demo server's /api/items: every method returns parsed JSON, and a 4xx or 5xx
-    answer raises HTTPStatusError (BaseClient.process_response)."""
+    answer raises HTTPStatusError (parse_responses; without it a call returns the
+    HttpResponse)."""
 
     base_url = BASE_URL + "/api"
     default_headers = {"Accept": "application/json", "User-Agent": "items-example/1.0"}
+    parse_responses = True
 
     async def create(self, name: str) -> Item:
         item: Item = await self.post("/items", json={"name": name})

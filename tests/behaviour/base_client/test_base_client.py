@@ -1,7 +1,8 @@
 """``BaseClient`` subclasses against the aiohttp application: ``base_url`` joining,
 ``default_headers`` under the call's own (names without case), ``default_params``, the
-default ``process_response`` (JSON, text, ``HTTPStatusError``), overriding it, and who
-closes the ``HTTPClient`` (the wrapper only when it made it)."""
+default ``process_response`` (the ``HttpResponse``, as upstream 1.x) and the parsing one
+of ``parse_responses`` (JSON, text, ``HTTPStatusError``), overriding it, the methods it
+sends and refuses, and who closes the ``HTTPClient`` (the wrapper only when it made it)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def api_for(base: str) -> type[BaseClient]:
         base_url = base
         default_headers = {"X-Default": "d", "Accept": "application/json"}
         default_params = {"key": "k", "lang": "en"}
+        parse_responses = True
 
         async def echo(self, path: str = "/echo", **kwargs: Any) -> Any:
             return await self.get(path, **kwargs)
@@ -61,8 +63,26 @@ async def test_no_base_url_uses_the_url_as_given(server: AppServer) -> None:
         pass
 
     async with Plain() as api:
-        doc = await api.get(server.url("/echo/plain"))
+        response = await api.get(server.url("/echo/plain"))
+        doc = await response.json()
     assert doc["path"] == "/echo/plain"
+
+
+async def test_by_default_a_call_returns_the_response(server: AppServer) -> None:
+    class Raw(BaseClient):
+        base_url = server.url("/")
+        default_headers = {"X-Default": "d"}
+
+    async with Raw() as api:
+        response = await api.delete("/status/404")
+        assert isinstance(response, HttpResponse)
+        assert response.status_code == 404  # no HTTPStatusError: the caller decides
+        assert await response.content() == b""
+        echoed = await api.post("/echo", json={"v": 1})
+        assert echoed.status_code == 200
+        doc = await echoed.json()
+    assert doc["method"] == "POST"
+    assert header_values(doc, "X-Default") == ["d"]
 
 
 async def test_default_headers_merged_under_call_headers(server: AppServer) -> None:
@@ -102,6 +122,54 @@ async def test_process_response_raises_on_error_status(server: AppServer, code: 
             await api.get(f"/status/{code}")
     assert caught.value.status_code == code
     assert isinstance(caught.value.response, HttpResponse)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW", "get "])
+async def test_an_unsupported_method_raises_before_sending(logged: Start, method: str) -> None:
+    srv = await logged(replies(status(200, b"x")))
+    async with api_for(srv.url("/"))() as api:
+        with pytest.raises(ValueError, match="not supported") as caught:
+            await api.request(method, "/a")
+    assert isinstance(caught.value, InvalidRequest)
+    assert srv.log.opened == 0 and srv.log.requests == []
+
+
+async def test_methods_are_compared_without_case_and_may_be_extended(
+    server: AppServer,
+) -> None:
+    class Dav(BaseClient):
+        base_url = server.url("/")
+        methods = BaseClient.methods | {"PROPFIND"}
+
+    async with Dav() as api:
+        for method in ("get", "Patch", "HEAD", "options", "propfind"):
+            response = await api.request(method, "/echo")
+            assert response.status_code == 200, method
+            if method != "HEAD":
+                assert (await response.json())["method"] == method.upper()
+            await response.discard()
+    assert "PROPFIND" not in BaseClient.methods
+
+
+async def test_head_and_options_as_upstream_1x(logged: Start) -> None:
+    # A correct HEAD answer: the length of the body it would have, and no body.
+    head_answer = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
+    srv = await logged(replies(head_answer, status(204, b"")))
+
+    class Raw(BaseClient):
+        base_url = srv.url("/api")
+
+    async with Raw() as api:
+        head = await api.head("/h", headers={"X-Call": "1"})
+        assert head.status_code == 200
+        assert head.headers["content-length"] == "4"
+        assert await head.content() == b""  # a HEAD answer has no body
+        options = await api.options("/o")
+        assert options.status_code == 204
+    seen = [(request.method, request.target) for request in srv.log.requests]
+    assert seen == [("HEAD", "/api/h"), ("OPTIONS", "/api/o")]
+    assert srv.log.requests[0].header("X-Call") == "1"
+    assert srv.log.opened == 1  # one keep-alive connection: the HEAD answer was read right
 
 
 async def test_overriding_process_response(server: AppServer) -> None:

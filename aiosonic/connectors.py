@@ -109,6 +109,13 @@ class TCPConnector:
             if pool_configs is not None:
                 raise TypeError("pool_configs given twice: as the first argument and by name")
             pool_configs, pool_size = pool_size, 25
+        elif not isinstance(pool_size, int) or pool_size < 1:
+            # Here, not in the pool: a compiled pool would refuse a non-int with mypyc's
+            # TypeError before its own check could name the argument.
+            raise ValueError(
+                f"pool_size must be a positive int (or, first, a pool_configs mapping), "
+                f"not {pool_size!r}"
+            )
         check_happy_eyeballs(happy_eyeballs_delay, interleave)
         if not isinstance(conn_max_requests, int) or conn_max_requests < 1:
             raise ValueError(f"conn_max_requests must be a positive int: {conn_max_requests!r}")

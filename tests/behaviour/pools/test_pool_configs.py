@@ -231,8 +231,10 @@ def test_the_first_argument_decides_between_the_two_signatures() -> None:
     assert TCPConnector({}).pool_size == 25  # an empty mapping: no configs, the default size
     with pytest.raises(TypeError, match="twice"):
         TCPConnector({":default": PoolConfig(size=1)}, pool_configs={})
-    with pytest.raises(ValueError, match="pool_size"):
-        TCPConnector([(":default", PoolConfig(size=1))])  # type: ignore[arg-type]
+    # Anything but a mapping is pool_size, and checked as one (on both builds).
+    for bad in ([(":default", PoolConfig(size=1))], "3", 0):
+        with pytest.raises(ValueError, match="pool_size"):
+            TCPConnector(bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,13 @@ fed to llhttp (and chunked bodies, which it decodes); the body framing is decide
 from the head and the request method:
 
     HEAD request, 1xx, 204, 304      no body
-    Transfer-Encoding, chunked last  llhttp decodes the chunks; the trailer fields are kept
-                                     (``trailers``, bounded like the head)
+    Transfer-Encoding, chunked last  llhttp decodes the chunks; the trailer fields are
+                                     collected (``on_trailers``), bounded like the head
     Transfer-Encoding, other         body until the connection closes (RFC 9112 6.3)
     Content-Length: N                exactly N bytes, sliced here without copying
     none of these                    body until the connection closes
 
-Interim 1xx responses (other than 101) are skipped (an ``InterimReceiver`` hears of each:
+Interim 1xx responses (other than 101) are skipped (a ``FullReceiver`` hears of each:
 a request expecting ``100 Continue`` waits for one). A response may only be kept alive if
 its framing is definite, it is HTTP/1.1 (or 1.0 with keep-alive), the server did not say
 ``Connection: close``, and no byte followed its end.
@@ -41,7 +41,7 @@ __all__ = [
     "NO_FRAMING",
     "UNTIL_CLOSED",
     "Framing",
-    "InterimReceiver",
+    "FullReceiver",
     "ResponseHead",
     "ResponseParser",
     "ResponseReceiver",
@@ -137,7 +137,6 @@ class ResponseHead:
         "content_encoding",
         "content_length",
         "framing",
-        "idle_timeout",
         "keep_alive",
         "raw_headers",
         "reason",
@@ -155,7 +154,6 @@ class ResponseHead:
         content_length: int | None,
         keep_alive: bool,
         content_encoding: bytes | None,
-        idle_timeout: float | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
@@ -165,8 +163,6 @@ class ResponseHead:
         self.content_length = content_length
         self.keep_alive = keep_alive
         self.content_encoding = content_encoding
-        # ``Keep-Alive: timeout=N``: how long the server keeps the idle connection open.
-        self.idle_timeout = idle_timeout
 
 
 class ResponseReceiver(Protocol):
@@ -179,11 +175,22 @@ class ResponseReceiver(Protocol):
     def on_complete(self, keep_alive: bool) -> None: ...
 
 
-class InterimReceiver(ResponseReceiver, Protocol):
-    """A receiver that also hears of interim (1xx) heads (``on_interim(status)``): a
-    request sent with ``Expect: 100-continue`` waits for one. Others never see them."""
+class FullReceiver(ResponseReceiver, Protocol):
+    """A receiver that also hears what most never need, each only when it happens (a
+    receiver without these methods is not told, at no cost to anyone):
+
+    - ``on_interim(status)``: an interim (1xx) head (a request sent with ``Expect:
+      100-continue`` waits for one);
+    - ``on_keep_alive(value)``: a ``Keep-Alive`` header (see ``idle_timeout``);
+    - ``on_trailers(fields)``: the trailer fields of a chunked body, before its
+      ``on_complete``.
+    """
 
     def on_interim(self, status: int) -> None: ...
+
+    def on_keep_alive(self, value: bytes) -> None: ...
+
+    def on_trailers(self, fields: list[tuple[bytes, bytes]]) -> None: ...
 
 
 def _keep_alive(version: str, connection: bytes | None) -> bool:
@@ -248,12 +255,13 @@ class ResponseParser:
         "_framing_bytes",
         "_head_buf",
         "_head_complete",
-        "_idle_timeout",
         "_is_head",
         "_keep_alive",
         "_llhttp",
         "_messages",
         "_on_interim",
+        "_on_keep_alive",
+        "_on_trailers",
         "_pairs",
         "_reason",
         "_received",
@@ -262,12 +270,12 @@ class ResponseParser:
         "_scan_from",
         "_state",
         "_trailer_bytes",
+        "_trailers",
         "_transfer_encoding",
         "_upgrade",
         "max_head_size",
         "max_headers",
         "max_status_line",
-        "trailers",
         "upgrade_tail",
     )
 
@@ -281,6 +289,12 @@ class ResponseParser:
     ) -> None:
         self._receiver = receiver
         self._on_interim: Callable[[int], None] | None = getattr(receiver, "on_interim", None)
+        self._on_keep_alive: Callable[[bytes], None] | None = getattr(
+            receiver, "on_keep_alive", None
+        )
+        self._on_trailers: Callable[[list[tuple[bytes, bytes]]], None] | None = getattr(
+            receiver, "on_trailers", None
+        )
         self.max_head_size = max_head_size
         self.max_headers = max_headers
         self.max_status_line = max_status_line
@@ -294,8 +308,8 @@ class ResponseParser:
         self._upgrade = False
         # Bytes that followed a 101 head (the first bytes of the new protocol).
         self.upgrade_tail = b""
-        # The trailer fields of the last chunked response, once it is complete (or None).
-        self.trailers: list[tuple[bytes, bytes]] | None = None
+        # The trailer fields of the chunked body being received (None: none so far).
+        self._trailers: list[tuple[bytes, bytes]] | None = None
         self._trailer_bytes = 0
         self._reset_head()
 
@@ -316,7 +330,6 @@ class ResponseParser:
         self._state = _HEAD
         self._received = 0
         self._framing_bytes = 0
-        self.trailers = None
 
     def feed(self, data: bytes) -> None:
         """Consume bytes from the server. Raises ``HttpParsingError`` on invalid input."""
@@ -377,7 +390,6 @@ class ResponseParser:
         self._transfer_encoding: bytes | None = None
         self._connection: bytes | None = None
         self._content_encoding: bytes | None = None
-        self._idle_timeout: bytes | None = None
         self._llhttp = _new_llhttp(self)
 
     def _feed_head(self, data: bytes) -> bytes:
@@ -464,7 +476,8 @@ class ResponseParser:
             known = self._connection
             self._connection = value if known is None else known + b"," + value
         elif kind == _KEEP_ALIVE:
-            self._idle_timeout = value
+            if self._on_keep_alive is not None:
+                self._on_keep_alive(value)
         else:
             known = self._content_encoding
             self._content_encoding = value if known is None else known + b"," + value
@@ -475,9 +488,9 @@ class ResponseParser:
     def _on_trailer(self, name: bytes, value: bytes) -> None:
         """A trailer field of a chunked body (llhttp validated it): kept apart from the
         head, and bounded as the head is, by count and by bytes."""
-        trailers = self.trailers
+        trailers = self._trailers
         if trailers is None:
-            trailers = self.trailers = []
+            trailers = self._trailers = []
             self._trailer_bytes = 0
         if len(trailers) >= self.max_headers:
             self._state = _DONE
@@ -542,7 +555,6 @@ class ResponseParser:
         if framing is UNTIL_CLOSED or status == 101:
             keep_alive = False
         self._keep_alive = keep_alive
-        idle = self._idle_timeout
         self._receiver.on_head(
             ResponseHead(
                 status,
@@ -553,7 +565,6 @@ class ResponseParser:
                 length,
                 keep_alive,
                 content_encoding,
-                None if idle is None else idle_timeout(idle),
             )
         )
         if framing is BY_LENGTH:
@@ -600,6 +611,11 @@ class ResponseParser:
         before = self._received
         self._llhttp_feed(data)
         if self._chunk_done:
+            trailers = self._trailers
+            if trailers is not None:
+                self._trailers = None
+                if self._on_trailers is not None:
+                    self._on_trailers(trailers)
             self._finish()
             return
         # Chunk extensions and trailers are skipped by llhttp without limit; count the bytes

@@ -36,6 +36,7 @@ from ._http11 import (
     ResponseHead,
     ResponseParser,
     encode_chunk,
+    idle_timeout,
 )
 from ._lifecycle import LosableProtocol
 from ._request import close_stream
@@ -155,11 +156,12 @@ class HTTP11Protocol(LosableProtocol):
         self._sent_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = _INF
-        # Reuse after idling: the server's Keep-Alive timeout (of the last response), the
-        # time from which reuse needs a look at the socket, and past which none is tried.
+        # Reuse after idling, counted from ``_last_read`` (the last response's end): for
+        # how long it is trusted without a look (less if the server announced a short
+        # Keep-Alive timeout), the server's last announced timeout, the last look.
+        self._trust_for = _PROBE_AFTER
         self._server_idle: float | None = None
-        self._check_at = _INF
-        self._drop_at = _INF
+        self._probed = 0.0
 
     @property
     def closed(self) -> bool:
@@ -193,40 +195,60 @@ class HTTP11Protocol(LosableProtocol):
         100-continue`` and the body waits (see ``_continued``).
         """
         stream = exchange.stream
+        if exchange.expect100 is not None and (stream is not None or exchange.data):
+            return await self._expecting(exchange, exchange.expect100)
         trace = exchange.trace
-        patience = exchange.expect100
-        if patience is not None and stream is None and not exchange.data:
-            patience = None  # no body to hold back
         waiter = self.start(
-            exchange.head if patience is None else exchange.head[:-2] + _EXPECT_CONTINUE,
-            exchange.data if patience is None else None,
-            exchange.method == "HEAD", exchange.deadline, exchange.timeouts.sock_read,
-            exchange.upgrade, trace, stream is not None or patience is not None,
+            exchange.head, exchange.data, exchange.method == "HEAD", exchange.deadline,
+            exchange.timeouts.sock_read, exchange.upgrade, trace, stream is not None,
             exchange.started,
         )
         if trace is not None:
             trace("headers_sent")
         try:
-            if patience is not None:
-                if not await self._continued(waiter, patience):
-                    return await waiter  # a final answer first: the body is never sent
-                if stream is None:
-                    self._send_held_body(exchange.data)
             if stream is not None:
                 await self.send_stream(stream, exchange.chunked)
             return await waiter
-        except ConnectionDisconnected as exc:
+        except BaseException as exc:
+            return self._unwind(waiter, exc)
+
+    async def _expecting(self, exchange: Exchange, patience: float) -> HttpResponse:
+        """``handle_request`` with ``Expect: 100-continue`` on the head and the body held
+        back (see ``_continued``)."""
+        stream = exchange.stream
+        trace = exchange.trace
+        waiter = self.start(
+            exchange.head[:-2] + _EXPECT_CONTINUE, None, False, exchange.deadline,
+            exchange.timeouts.sock_read, False, trace, True, exchange.started,
+        )
+        if trace is not None:
+            trace("headers_sent")
+        try:
+            if not await self._continued(waiter, patience):
+                return await waiter  # a final answer first: the body is never sent
+            if stream is None:
+                self._send_held_body(exchange.data)
+            else:
+                await self.send_stream(stream, exchange.chunked)
+            return await waiter
+        except BaseException as exc:
+            return self._unwind(waiter, exc)
+
+    def _unwind(self, waiter: asyncio.Future[HttpResponse], exc: BaseException) -> HttpResponse:
+        """After sending or waiting failed with ``exc``: the answer, if the server gave one
+        although the body could not be sent (``ConnectionDisconnected`` only); otherwise
+        the exchange is aborted and ``exc`` raised again."""
+        if isinstance(exc, ConnectionDisconnected):
             early = None if isinstance(exc, ExpectationRefused) else early_answer(waiter)
             if early is not None:
                 return early
-            raise
-        except BaseException as exc:
-            self.abort(exc)
-            if not waiter.done():
-                waiter.cancel()
-            elif not waiter.cancelled():
-                waiter.exception()  # retrieved: no "exception never retrieved" noise
-            raise
+            raise exc
+        self.abort(exc)
+        if not waiter.done():
+            waiter.cancel()
+        elif not waiter.cancelled():
+            waiter.exception()  # retrieved: no "exception never retrieved" noise
+        raise exc
 
     async def _continued(
         self, waiter: asyncio.Future[HttpResponse], patience: float
@@ -262,6 +284,20 @@ class HTTP11Protocol(LosableProtocol):
         if data:
             transport.write(data)
         self.life = _MOVES[self.life, "sent"]
+
+    def on_keep_alive(self, value: bytes) -> None:
+        # Servers announce the same timeout on every response of a connection: the last
+        # one announced stands until another is.
+        timeout = idle_timeout(value)
+        if timeout is not None:
+            self._server_idle = timeout
+            self._trust_for = min(_PROBE_AFTER, _reuse_window(timeout))
+
+    def on_trailers(self, fields: list[tuple[bytes, bytes]]) -> None:
+        ref = self._response_ref
+        response = ref() if ref is not None else None
+        if response is not None:
+            response._trailers = fields
 
     def on_interim(self, status: int) -> None:
         go = self._continue
@@ -348,7 +384,6 @@ class HTTP11Protocol(LosableProtocol):
         response._limits = self.limits
         response._sent_at = self._sent_at
         response._head_at = self._last_read  # read as the bytes holding the head arrived
-        self._server_idle = head.idle_timeout
         self._response_ref = _weak_ref(response, self._response_dropped)
         waiter = self._head_waiter
         self._head_waiter = None
@@ -368,26 +403,12 @@ class HTTP11Protocol(LosableProtocol):
         self._response_ref = None
         response = ref() if ref is not None else None
         if response is not None:
-            trailers = self.parser.trailers
-            if trailers is not None:
-                response._trailers = trailers
             response._finish()
         if self._reader is not None and self.transport is not None:
             self.transport.set_protocol(self)
         # A response that ends while its request body is still going out (an early answer)
         # leaves the connection mid-body: never reused.
-        keep_alive = keep_alive and not self.lost and self.life is _WAITING
-        if keep_alive:
-            last = self._last_read
-            server_idle = self._server_idle
-            if server_idle is None:
-                self._check_at = last + _PROBE_AFTER
-            else:
-                # The server's clock started when it wrote, ours when the bytes were read:
-                # stop reusing a margin before its timeout.
-                drop = self._drop_at = last + max(server_idle - 1.0, server_idle / 2)
-                self._check_at = min(drop, last + _PROBE_AFTER)
-        self._end_exchange(keep_alive)
+        self._end_exchange(keep_alive and not self.lost and self.life is _WAITING)
 
     # -- exchanges ------------------------------------------------------------------------
 
@@ -417,13 +438,21 @@ class HTTP11Protocol(LosableProtocol):
             or self.transport is None
         ):
             return False
-        return now < self._check_at or self._recheck(now)
+        if now - self._last_read < self._trust_for:
+            return True  # the common case: used a moment ago
+        return self._recheck(now)
 
     def _recheck(self, now: float) -> bool:
-        if now >= self._drop_at or _has_input(self.transport):
+        idle = now - self._last_read  # since the last response ended (no exchange since)
+        server_idle = self._server_idle
+        if server_idle is not None and idle >= _reuse_window(server_idle):
             self.close()
             return False
-        self._check_at = min(self._drop_at, now + _PROBE_AFTER)
+        if idle >= _PROBE_AFTER and now - self._probed >= _PROBE_AFTER:
+            if _has_input(self.transport):
+                self.close()
+                return False
+            self._probed = now
         return True
 
     def start(
@@ -624,6 +653,13 @@ class HTTP11Protocol(LosableProtocol):
             self._fail(ReadTimeout(f"no data from the server for {self._sock_read} seconds"))
         else:
             self._arm(now)
+
+
+def _reuse_window(server_idle: float) -> float:
+    """How long after a response a connection is reused when the server announced
+    ``Keep-Alive: timeout=server_idle``. Its clock started when it wrote, ours when the
+    bytes were read: stop a margin before its timeout."""
+    return max(server_idle - 1.0, server_idle / 2)
 
 
 def _release(go: asyncio.Future[None]) -> None:

@@ -34,6 +34,7 @@ from ._upload import watch_upload
 from ._url import URL, parse_url
 from .exceptions import AiosonicError, InvalidRequest, MaxRedirects
 from .hooks import EventHooks, Trace, call_hooks
+from .limits import Limits
 from .multipart import MultipartForm
 from .request import Request
 from .response import HttpResponse
@@ -132,6 +133,7 @@ class Pipeline:
     trust_env: bool
     max_redirects: int
     proxy: Proxy | None
+    _decompress_limit: int | None  # HTTPClient(max_decompressed_size=): over the Limits'
     _heads: HeadCache
     _urls: dict[tuple[object, Any], URL]
     _transport: Transport  # what every request is sent through
@@ -434,9 +436,9 @@ class Pipeline:
         if call.expect100 is not None:
             exchange.expect100 = call.expect100
         sent = self._transport.send(exchange)
-        if jar is None and call.download_progress is None:
+        if jar is None and call.download_progress is None and self._decompress_limit is None:
             return sent
-        return _received(sent, url, jar, call.download_progress)
+        return _received(sent, url, jar, call.download_progress, self._decompress_limit)
 
 
 async def _received(
@@ -444,8 +446,15 @@ async def _received(
     url: URL,
     jar: CookieJar | None,
     download_progress: Progress | None,
+    decompress_limit: int | None,
 ) -> HttpResponse:
     response = await sent
+    if decompress_limit is not None:
+        limits = response._limits
+        if limits.max_decompressed_size != decompress_limit:
+            response._limits = Limits(limits.max_head_size, limits.max_headers,
+                                      limits.max_status_line, decompress_limit,
+                                      limits.max_encodings)
     if jar is not None:
         jar.extract(url, response.raw_headers)
     if download_progress is not None:

@@ -52,8 +52,12 @@ if TYPE_CHECKING:
 
 __all__ = ["HTTPClient", "HttpHeaders", "HttpResponse"]
 
-HeadersType = dict[str, str] | list[tuple[str, str]] | HttpHeaders
-ParamsType = dict[str, str] | Sequence[tuple[str, str]]
+HeadersType = Mapping[str, str] | Sequence[tuple[str, str]] | HttpHeaders
+#: Query parameter values are sent as ``str(value)``.
+ParamValue = str | int | float
+ParamsType = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]]
+#: Whatever ``json_serializer`` takes (``json.dumps``: dicts, lists, str, numbers, bools).
+JsonType = Any
 DataType = (
     str | bytes | dict[Any, Any] | tuple[Any, ...] | AsyncIterator[bytes] | Iterator[bytes]
     | MultipartForm
@@ -101,6 +105,9 @@ class HTTPClient(Pipeline):
     - ``trust_env``: take proxies from ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/
       ``NO_PROXY`` and credentials from ``.netrc``.
     - ``transport``: send requests through this instead of the network (tests).
+    - ``max_decompressed_size``: bytes a compressed body of this client's responses may
+      expand to (as in upstream 1.x); overrides the connector's
+      ``Limits.max_decompressed_size`` for this client only.
     """
 
     def __init__(
@@ -118,6 +125,7 @@ class HTTPClient(Pipeline):
         event_hooks: Mapping[str, Iterable[Hook]] | None = None,
         trust_env: bool = False,
         transport: AsyncTransport | None = None,
+        max_decompressed_size: int | None = None,
     ) -> None:
         self.connector = connector or TCPConnector()
         self.http2 = http2
@@ -139,6 +147,15 @@ class HTTPClient(Pipeline):
         self.event_hooks = EventHooks(event_hooks)
         self.trust_env = trust_env
         self.transport = transport
+        if max_decompressed_size is not None and (
+            isinstance(max_decompressed_size, bool)
+            or not isinstance(max_decompressed_size, int)
+            or max_decompressed_size < 1
+        ):
+            raise ValueError(
+                f"max_decompressed_size must be a positive int, not {max_decompressed_size!r}"
+            )
+        self._decompress_limit = max_decompressed_size
         self._transport: Transport = (
             self.connector.transport if transport is None else as_transport(transport)
         )
@@ -181,7 +198,7 @@ class HTTPClient(Pipeline):
         headers: HeadersType | None = None,
         params: ParamsType | None = None,
         data: DataType | None = None,
-        json: dict[str, Any] | list[Any] | None = None,
+        json: JsonType = None,
         json_serializer: JsonSerializer = _json.dumps,
         multipart: bool = False,
         verify: bool = True,
@@ -303,7 +320,7 @@ class HTTPClient(Pipeline):
         url: str,
         data: DataType | None = None,
         headers: HeadersType | None = None,
-        json: dict[str, Any] | list[Any] | None = None,
+        json: JsonType = None,
         params: ParamsType | None = None,
         json_serializer: JsonSerializer = _json.dumps,
         multipart: bool = False,
@@ -323,7 +340,7 @@ class HTTPClient(Pipeline):
         url: str,
         data: DataType | None = None,
         headers: HeadersType | None = None,
-        json: dict[str, Any] | list[Any] | None = None,
+        json: JsonType = None,
         params: ParamsType | None = None,
         json_serializer: JsonSerializer = _json.dumps,
         multipart: bool = False,
@@ -343,7 +360,7 @@ class HTTPClient(Pipeline):
         url: str,
         data: DataType | None = None,
         headers: HeadersType | None = None,
-        json: dict[str, Any] | list[Any] | None = None,
+        json: JsonType = None,
         params: ParamsType | None = None,
         json_serializer: JsonSerializer = _json.dumps,
         multipart: bool = False,
@@ -363,7 +380,7 @@ class HTTPClient(Pipeline):
         url: str,
         data: DataType = b"",
         headers: HeadersType | None = None,
-        json: dict[str, Any] | list[Any] | None = None,
+        json: JsonType = None,
         params: ParamsType | None = None,
         json_serializer: JsonSerializer = _json.dumps,
         multipart: bool = False,

@@ -122,3 +122,30 @@ async def test_upload_to_a_server_that_stops_reading_times_out_as_such(raw_serve
                               timeouts=aiosonic.Timeouts(request_timeout=0.5))
         assert time.monotonic() - started < 3
         assert client.connector.pool.is_all_free()
+
+
+async def test_the_client_sets_the_decompression_limit_as_upstream_1x_does() -> None:
+    body = gzip_zeros(2 * 1024 * 1024)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+    runner, url = await serve(handler)
+    try:
+        # One connector shared by two clients: the limit is the client's, not the pool's.
+        async with aiosonic.HTTPClient(max_decompressed_size=42) as strict:
+            lenient = aiosonic.HTTPClient(strict.connector)
+            response = await strict.get(url)
+            with pytest.raises(DecompressionError, match="more than 42 bytes"):
+                await response.content()
+            assert len(await (await lenient.get(url)).content()) == 2 * 1024 * 1024
+        async with aiosonic.HTTPClient(max_decompressed_size=4 * 1024 * 1024) as roomy:
+            assert len(await (await roomy.get(url)).content()) == 2 * 1024 * 1024
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5, "42"])
+def test_a_bad_client_decompression_limit_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="max_decompressed_size must be a positive int"):
+        aiosonic.HTTPClient(max_decompressed_size=value)  # type: ignore[arg-type]

@@ -355,6 +355,7 @@ class H2Core:
         self.streams: dict[int, H2Stream] = {}
         self.next_stream_id = 1
         self.closed = False  # GOAWAY sent (by close() or a connection error)
+        self.shutting_down = False  # a graceful GOAWAY sent (shutdown())
         self.goaway_received = False
         # Our settings.
         self.local_window = initial_window
@@ -521,6 +522,13 @@ class H2Core:
         if not self.closed:
             self.closed = True
             self.out.append(goaway_frame(0, code, debug))
+
+    def shutdown(self) -> None:
+        """A graceful GOAWAY (NO_ERROR): the streams in flight go on, frames for them are
+        still processed; the caller opens no new one and closes when they are done."""
+        if not self.closed and not self.shutting_down:
+            self.shutting_down = True
+            self.out.append(goaway_frame(0, NO_ERROR, b""))
 
     def _remember_reset(self, stream_id: int) -> None:
         reset = self._reset_ids

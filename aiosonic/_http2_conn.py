@@ -407,15 +407,19 @@ class HTTP2Protocol(LosableProtocol):
         stream.last_read = now
         raw_headers = event.headers  # validated, pseudo-headers left out
         encoding: bytes | None = None
+        # As upstream reports it: a body of unknown length comes "chunked" (in pieces).
+        chunked = True
         for name, value in raw_headers:
             if name == b"content-encoding":
                 encoding = value if encoding is None else encoding + b"," + value
+            elif name == b"content-length":
+                chunked = False
         if len(raw_headers) > self.limits.max_headers:
             self.fail_stream(stream, HttpParsingError(
                 f"response has more than {self.limits.max_headers} headers"
             ))
             return
-        response = HttpResponse(event.status, "", "2", raw_headers, encoding)
+        response = HttpResponse(event.status, "", "2", raw_headers, encoding, chunked)
         response._protocol = stream
         response._limits = self.limits
         response._sent_at = stream.sent_at
@@ -658,11 +662,21 @@ class HTTP2Protocol(LosableProtocol):
         return dropped
 
     def close(self) -> None:
-        if not self.closed and self.transport is not None:
-            self.life = _CLOSED
-            self.core.close()
+        """Close, gracefully: with streams in flight, a GOAWAY tells the server that no
+        new one comes, and the connection closes once they end (under their own timers;
+        a pool's cleanup waits a grace period, then aborts). A body that is arriving can
+        so still be read after the client closed, as over HTTP/1.1."""
+        if self.closed or self.transport is None:
+            return
+        if self.streams and self.life is not _FINISHED:
+            self.core.shutdown()
             self._flush()
-            self.transport.close()
+            self.life = _DRAINING
+            return
+        self.life = _CLOSED
+        self.core.close()
+        self._flush()
+        self.transport.close()
 
     def _maybe_finish(self) -> None:
         if self.life is not _OPEN and self.life is not _FINISHED and not self.streams:

@@ -312,6 +312,21 @@ def test_goaway_keeps_streams_up_to_the_last_id() -> None:
     assert core.receive(server.data(five, b"late", True)) == []
 
 
+def test_a_graceful_shutdown_lets_the_streams_in_flight_finish() -> None:
+    core, server = open_core()
+    one = core.open_stream(REQUEST, True)
+    core.data_to_send()
+    core.shutdown()
+    core.shutdown()  # once is enough
+    goaways = [frame for frame in sent_frames(core) if isinstance(frame, GoAwayFrame)]
+    assert [(g.last_stream_id, g.error_code) for g in goaways] == [(0, f.NO_ERROR)]
+    assert not core.closed  # unlike close(), frames are still processed
+    events = core.receive(server.headers(one, [*OK, (b"content-length", b"2")])
+                          + server.data(one, b"ok", True))
+    assert kinds(events) == [ResponseReceived, DataReceived, StreamEnded]
+    assert core.streams == {}
+
+
 def test_rst_stream_from_the_server() -> None:
     core, server = open_core()
     sid = core.open_stream(REQUEST, True)

@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._decode import BodyDecoder, make_decoder
 from ._headers import HttpHeaders
-from .exceptions import AiosonicError, ConnectionDisconnected, HTTPStatusError
+from .exceptions import (
+    ConnectionDisconnected,
+    HTTPStatusError,
+    ResponseConsumed,
+)
 from .limits import DEFAULT_LIMITS
 
 if TYPE_CHECKING:
@@ -42,10 +46,6 @@ class BodySource(Protocol):
     def resume_body(self) -> None: ...
 
     def abort(self, exc: BaseException) -> None: ...
-
-
-class ResponseConsumed(AiosonicError):
-    """The body was already streamed with ``read_chunks()`` and is gone."""
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")

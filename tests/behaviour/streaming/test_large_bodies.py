@@ -58,11 +58,6 @@ async def test_read_chunks_of_a_small_body(server, client):
         await resp.content()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aiosonic/response.py still defines a ResponseConsumed of its own: it must import "
-    "aiosonic.exceptions.ResponseConsumed (a ConnectionError) instead; then delete this marker",
-)
 async def test_a_body_read_after_its_chunks_is_a_connection_error(server, client):
     # Upstream programs catch ConnectionError there.
     from aiosonic import exceptions, response

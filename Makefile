@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest pytest-compiled bench bench-quick soak fuzz docs clean
+.PHONY: test lint typecheck pytest pytest-compiled interop bench bench-quick soak fuzz docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ pytest-compiled: $(STAMP)
 	else \
 		echo "pytest-compiled: skipped, the compiled build cannot be made here"; \
 	fi
+
+# Not part of `make test`: aiosonic against real proxies (squid, tinyproxy, microsocks, dante)
+# and web servers (nginx, apache2, caddy), each started on loopback with a generated
+# configuration (docs/interop.md). A daemon that is not installed skips its tests (fails
+# them under CI=true).
+interop: $(STAMP)
+	$(PY) -m pytest tests/interop -q $(INTEROP_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

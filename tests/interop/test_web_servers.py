@@ -320,14 +320,15 @@ async def test_requests_racing_the_idle_close(
 # Nagle's algorithm
 # --------------------------------------------------------------------------------------------
 
+# On the default event loop aiosonic's dialer (_dial._open_socket) makes its TCP sockets
+# with socket.socket(family, SOCK_STREAM), so proto 0, and asyncio's socket transport sets
+# TCP_NODELAY only on sockets whose proto is IPPROTO_TCP: every directly dialed connection
+# keeps Nagle on (uvloop sets TCP_NODELAY itself). Seen against apache's mod_http2 (a
+# 64 KiB stream window, updated as it reads): the last DATA frame of a window waits for
+# the server's delayed ACK, and a 10 MiB h2 POST takes 2-7 s instead of 0.1 s.
 NAGLE_REASON = (
-    "aiosonic's dialer (_dial._open_socket) makes its TCP sockets with "
-    "socket.socket(family, SOCK_STREAM), proto 0, and asyncio's socket transport only sets "
-    "TCP_NODELAY on sockets whose proto is IPPROTO_TCP: on the default event loop every "
-    "directly dialed connection keeps Nagle on (uvloop sets TCP_NODELAY itself). Seen "
-    "against apache's mod_http2 (64 KiB stream window, updated as it reads): the last DATA "
-    "frame of a window waits for the server's delayed ACK, and a 10 MiB h2 POST takes "
-    "2-7 s instead of 0.1 s"
+    "aiosonic bug: on asyncio's loop the dialer's sockets (proto 0) never get TCP_NODELAY, "
+    "so Nagle stalls HTTP/2 uploads (docs/interop.md, Known failures)"
 )
 
 

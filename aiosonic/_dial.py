@@ -402,6 +402,15 @@ class Dialer:
         except OSError as exc:
             raise map_oserror(exc, what) from exc
 
+    async def _open(self, host: str, port: int) -> socket.socket:
+        """A connected socket to ``host:port`` (a SOCKS proxy), its addresses raced as an
+        origin's are."""
+        addresses = await self.resolve(host, port)
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return await self._connect(
+            asyncio.get_running_loop(), addresses, f"cannot connect to SOCKS proxy {where}"
+        )
+
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, addresses: list[Address], what: str
     ) -> socket.socket:
@@ -490,7 +499,7 @@ class Dialer:
                             "proxy"):
                 transport, protocol = await create_socks_connection(
                     loop, _Pending, route.socks, route.host, route.port, ssl=tls,
-                    server_hostname=hostname, resolve=self.resolve,
+                    server_hostname=hostname, resolve=self.resolve, connect=self._open,
                 )
         return Dialed(transport, _alpn(transport, route.http2 == "prior"), protocol)
 

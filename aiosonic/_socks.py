@@ -71,6 +71,8 @@ DEFAULT_PORT = 1080
 # ``resolve(host, port)``: the connector's resolver (cached DNS); answers address dicts with
 # at least "host" (an IP literal) and "family", like ``aiosonic.resolver``.
 Resolve = Callable[[str, int], Awaitable[Sequence[Mapping[str, Any]]]]
+# A connected socket to (host, port): the connector's dialing, with its address racing.
+Connect = Callable[[str, int], Awaitable[socket.socket]]
 
 _P = TypeVar("_P", bound=asyncio.BaseProtocol)
 
@@ -581,8 +583,15 @@ async def _connect_proxy(
     factory: Callable[[], _HandshakeProtocol],
     family: int,
     resolve: Resolve | None,
+    connect: Connect | None,
 ) -> tuple[asyncio.Transport, _HandshakeProtocol]:
     what = f"cannot connect to SOCKS proxy {proxy.address}"
+    if connect is not None and not family:
+        sock = await connect(proxy.host, proxy.port)
+        try:
+            return await loop.create_connection(factory, sock=sock)
+        except OSError as exc:
+            raise map_oserror(exc, what) from exc
     candidates: list[tuple[str, int]] = [(proxy.host, family)]
     if resolve is not None and _ip(proxy.host) is None:
         candidates = [
@@ -610,6 +619,7 @@ async def open_socks(
     *,
     family: int = 0,
     resolve: Resolve | None = None,
+    connect: Connect | None = None,
 ) -> tuple[asyncio.Transport, bytes]:
     """Connect to ``proxy`` and have it open a tunnel to ``target_host:target_port``.
 
@@ -631,7 +641,9 @@ async def open_socks(
 
     ``family`` restricts the address family used to reach the proxy; ``resolve`` (the
     connector's cached resolver) resolves the proxy's host name and, for socks5/socks4,
-    the target's; without it the loop's ``getaddrinfo`` is used.
+    the target's; without it the loop's ``getaddrinfo`` is used. ``connect`` (the
+    connector's dialing, which races the proxy's addresses) reaches the proxy when given
+    and no ``family`` is asked; otherwise its addresses are tried one after another.
 
     Raises ``ConnectError`` (or ``ConnectTimeout``) when the proxy cannot be reached,
     ``ProxyError`` when it refuses or misbehaves, ``InvalidRequest`` for a target it
@@ -643,7 +655,7 @@ async def open_socks(
     if address != target_host:
         handshake.host = target_host  # messages name what the caller asked for
     transport, protocol = await _connect_proxy(
-        loop, proxy, lambda: _HandshakeProtocol(loop, handshake), family, resolve
+        loop, proxy, lambda: _HandshakeProtocol(loop, handshake), family, resolve, connect
     )
     finished = protocol.finished
     try:
@@ -683,6 +695,7 @@ async def create_socks_connection(
     server_hostname: str | None = None,
     family: int = 0,
     resolve: Resolve | None = None,
+    connect: Connect | None = None,
 ) -> tuple[asyncio.Transport, _P]:
     """``loop.create_connection`` through a SOCKS proxy: same arguments, same result.
 
@@ -690,7 +703,9 @@ async def create_socks_connection(
     checked against ``server_hostname``, default ``host``); TLS failures raise
     ``TLSError``. See ``open_socks`` for everything else.
     """
-    transport, leftover = await open_socks(loop, proxy, host, port, family=family, resolve=resolve)
+    transport, leftover = await open_socks(
+        loop, proxy, host, port, family=family, resolve=resolve, connect=connect
+    )
     try:
         protocol = protocol_factory()
         if ssl is None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from support.app import AppServer, header_one, loads
+from support.socks_server import SocksServer
 from support.sockets import ipv6_available, tcp_fds
 from support.waits import eventually
 
@@ -131,6 +132,30 @@ async def test_a_black_holed_first_address_loses_to_the_next(
     assert 0.2 <= elapsed < 2, elapsed
     assert hole.client_sockets() == 1  # the hanging attempt is closed, only the filler is left
     assert race_tasks() == []
+
+
+async def test_a_socks_proxys_addresses_race_as_an_origins_do(
+    server: AppServer, hole: BlackHole, new_client: Callable[..., aiosonic.HTTPClient]
+) -> None:
+    socks = await SocksServer().start()
+    try:
+        # The proxy's name answers the black hole first; the origin is an IP literal,
+        # which the proxy is given as it is.
+        resolver = ListResolver((hole.host, hole.port), ("127.0.0.1", socks.port))
+        http = new_client(connector={"resolver": resolver,
+                                     "timeouts": Timeouts(sock_connect=5)},
+                          proxy=aiosonic.Proxy(f"socks5://socks.test:{socks.port}"))
+        started = time.monotonic()
+        resp = await http.get(f"http://127.0.0.1:{server.port}/echo")
+        elapsed = time.monotonic() - started
+        assert resp.status_code == 200
+        assert loads(await resp.content())["method"] == "GET"
+        assert [request.port for request in socks.requests] == [server.port]
+        assert 0.2 <= elapsed < 2, elapsed
+        assert hole.client_sockets() == 1
+        assert race_tasks() == []
+    finally:
+        await socks.close()
 
 
 async def test_a_failure_starts_the_next_attempt_at_once(

@@ -39,6 +39,7 @@ from ._http11 import (
     idle_timeout,
 )
 from ._lifecycle import LosableProtocol
+from ._mypyc import mypyc_attr
 from ._request import close_stream
 from .exceptions import (
     AiosonicError,
@@ -81,6 +82,7 @@ class ExchangeOwner(Protocol):
     def exchange_done(self, keep_alive: bool) -> None: ...
 
 
+@mypyc_attr(native_class=False)  # an exception subclass: mypyc compiles none of those
 class ExpectationRefused(ConnectionDisconnected):
     """A 417 answered ``Expect: 100-continue`` before the body went out: the request is
     to be sent again without the expectation (RFC 9110 10.1.1), on another connection."""

@@ -125,6 +125,7 @@ VARIANTS = [
     Variant("tls1.3-http1.1", ssl.TLSVersion.TLSv1_3, False),
     Variant("tls1.3-h2", ssl.TLSVersion.TLSv1_3, True),
 ]
+TLS_NAMES = {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}
 FRESH_TUNNELS = 8
 CONCURRENT = 24
 
@@ -164,6 +165,7 @@ async def test_https_through_tunnels(
     assert not failures, f"{len(failures)} of {CONCURRENT} failed; first: {failures[0]!r}"
     assert_through(origin, proxy, FRESH_TUNNELS + CONCURRENT)
     assert {seen.http_version for seen in origin.seen} == {expected}
+    assert origin.tls_versions == {TLS_NAMES[variant.tls]}
     if variant.http2:  # multiplexed: the concurrent ones shared one connection
         assert len({seen.port for seen in origin.seen[FRESH_TUNNELS:]}) == 1
 

@@ -9,7 +9,8 @@ used it) with ALPN ``h2`` and ``http/1.1`` (the client's offer decides). Routes:
   and one TCP segment), different for every ``n``;
 * anything else: 404.
 
-Every request is kept in ``seen`` with the peer's address and port.
+Every request is kept in ``seen`` with the peer's address and port, and every TLS
+handshake's version in ``tls_versions``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Seen:
 @dataclass
 class _State:
     seen: list[Seen] = field(default_factory=list)
+    handshakes: list[ssl.SSLObject] = field(default_factory=list)
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
@@ -130,6 +132,12 @@ class RecordingOrigin:
                 context = make_context()
                 assert context is not None
                 context.minimum_version = context.maximum_version = tls
+
+                def record(ssl_object: ssl.SSLObject, name: str | None,
+                           _context: ssl.SSLContext) -> None:
+                    self.state.handshakes.append(ssl_object)  # called with or without SNI
+
+                context.sni_callback = record
                 return context
 
             config.create_ssl_context = pinned  # type: ignore[method-assign]
@@ -141,6 +149,16 @@ class RecordingOrigin:
     @property
     def seen(self) -> list[Seen]:
         return self.state.seen
+
+    @property
+    def tls_versions(self) -> set[str | None]:
+        """The TLS versions of the handshakes the origin completed (``ssl_object.version()``:
+        "TLSv1.2", "TLSv1.3")."""
+        return {ssl_object.version() for ssl_object in self.state.handshakes}
+
+    @property
+    def handshakes(self) -> int:
+        return len(self.state.handshakes)
 
     def url(self, path: str) -> str:
         return f"{'http' if self.tls is None else 'https'}://{HOST}:{self.port}{path}"

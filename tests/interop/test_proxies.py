@@ -33,19 +33,13 @@ HOST = "127.0.0.1"
 UPLOAD_SIZE = 10 * 1024 * 1024
 
 
-def upload_body() -> bytes:
-    return random.Random(UPLOAD_SIZE).randbytes(UPLOAD_SIZE)
-
-
-_UPLOAD = upload_body()
+_UPLOAD = random.Random(UPLOAD_SIZE).randbytes(UPLOAD_SIZE)
 _UPLOAD_SHA256 = hashlib.sha256(_UPLOAD).hexdigest()
 
 
-def client_for(proxy: ProxyUnderTest, pool_size: int = 25, **connector: Any) -> aiosonic.HTTPClient:
-    return aiosonic.HTTPClient(
-        aiosonic.TCPConnector(pool_size=pool_size, timeouts=TIMEOUTS, **connector),
-        proxy=proxy.proxy(),
-    )
+def client_for(proxy: ProxyUnderTest, pool_size: int = 25) -> aiosonic.HTTPClient:
+    return aiosonic.HTTPClient(aiosonic.TCPConnector(pool_size=pool_size, timeouts=TIMEOUTS),
+                               proxy=proxy.proxy())
 
 
 def assert_through(origin: RecordingOrigin, proxy: ProxyUnderTest, requests: int) -> None:
@@ -54,10 +48,24 @@ def assert_through(origin: RecordingOrigin, proxy: ProxyUnderTest, requests: int
     assert {seen.peer for seen in origin.seen} == {proxy.outgoing}
 
 
-async def get_hello(client: aiosonic.HTTPClient, url: str, index: int,
-                    **kwargs: Any) -> tuple[int, str, bytes]:
-    response = await client.get(f"{url}/hello/{index}", **kwargs)
-    return response.status_code, response.http_version, await response.content()
+async def get_hello(client: aiosonic.HTTPClient, url: str, index: int, version: str,
+                    **kwargs: Any) -> str:
+    """GET ``/hello/<index>``: "ok" when the answer is a 200 over HTTP ``version`` with
+    exactly ``hello_body(index)``, else what it was."""
+    try:
+        response = await client.get(f"{url}/hello/{index}", **kwargs)
+        body = await response.content()
+    except aiosonic.AiosonicError as exc:
+        return f"#{index}: {type(exc).__name__}: {exc}"
+    if (response.status_code, response.http_version, body) == (200, version, hello_body(index)):
+        return "ok"
+    what = "its body" if body == hello_body(index) else f"{len(body)} other bytes"
+    return f"#{index}: {response.status_code} over HTTP/{response.http_version}, {what}"
+
+
+def failed(outcomes: list[str]) -> str:
+    failures = [outcome for outcome in outcomes if outcome != "ok"]
+    return f"{len(failures)} of {len(outcomes)} failed: {failures[:5]}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,8 +79,8 @@ async def test_plain_http_gets(proxy: ProxyUnderTest, plain_origin: RecordingOri
     through the SOCKS ones; every body exact."""
     base = plain_origin.url("")
     async with client_for(proxy) as client:
-        for index in range(20):
-            assert await get_hello(client, base, index) == (200, "1.1", hello_body(index))
+        outcomes = [await get_hello(client, base, index, "1.1") for index in range(20)]
+    assert outcomes == ["ok"] * 20, failed(outcomes)
     assert_through(plain_origin, proxy, 20)
     assert [seen.path for seen in plain_origin.seen] == [f"/hello/{i}" for i in range(20)]
 
@@ -87,14 +95,10 @@ async def test_keep_alive_under_concurrency(
     base = plain_origin.url("")
     count = 300
     async with client_for(proxy, pool_size=16) as client:
-        results = await asyncio.gather(
-            *(get_hello(client, base, index) for index in range(count)),
-            return_exceptions=True,
+        outcomes = await asyncio.gather(
+            *(get_hello(client, base, index, "1.1") for index in range(count))
         )
-    failures = [(i, r) for i, r in enumerate(results) if r != (200, "1.1", hello_body(i))]
-    assert not failures, (
-        f"{len(failures)} of {count} failed; first: {failures[0][0]}: {failures[0][1]!r}"
-    )
+    assert outcomes == ["ok"] * count, failed(outcomes)
     # Each of them reached the origin, through the proxy (once: a retried request is one
     # whose first attempt the proxy never forwarded).
     assert sorted(seen.path for seen in plain_origin.seen) == sorted(
@@ -144,25 +148,18 @@ async def test_https_through_tunnels(
     origin: RecordingOrigin = await tls_origin_factory(variant.tls)
     base = origin.url("")
     expected = variant.http_version
+    tls = {"ssl": trusting_context, "http2": variant.http2}
     outcomes = []
     for index in range(FRESH_TUNNELS):
         async with client_for(proxy) as client:
-            try:
-                outcome = await get_hello(client, base, index, ssl=trusting_context,
-                                          http2=variant.http2)
-            except aiosonic.AiosonicError as exc:
-                outcome = (0, type(exc).__name__, str(exc).encode())
-        outcomes.append(outcome == (200, expected, hello_body(index)) or outcome[:2])
-    assert outcomes == [True] * FRESH_TUNNELS
+            outcomes.append(await get_hello(client, base, index, expected, **tls))
+    assert outcomes == ["ok"] * FRESH_TUNNELS, failed(outcomes)
 
     async with client_for(proxy) as client:
-        results = await asyncio.gather(
-            *(get_hello(client, base, index, ssl=trusting_context, http2=variant.http2)
-              for index in range(CONCURRENT)),
-            return_exceptions=True,
+        outcomes = await asyncio.gather(
+            *(get_hello(client, base, index, expected, **tls) for index in range(CONCURRENT))
         )
-    failures = [(i, r) for i, r in enumerate(results) if r != (200, expected, hello_body(i))]
-    assert not failures, f"{len(failures)} of {CONCURRENT} failed; first: {failures[0]!r}"
+    assert outcomes == ["ok"] * CONCURRENT, failed(outcomes)
     assert_through(origin, proxy, FRESH_TUNNELS + CONCURRENT)
     assert {seen.http_version for seen in origin.seen} == {expected}
     assert origin.tls_versions == {TLS_NAMES[variant.tls]}

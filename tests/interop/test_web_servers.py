@@ -83,9 +83,9 @@ class Session:
             return {}
         return {"ssl": self.context, "http2": self.mode.http2}
 
-    def client(self, pool_size: int = 4, **connector: Any) -> aiosonic.HTTPClient:
+    def client(self, pool_size: int = 4) -> aiosonic.HTTPClient:
         return aiosonic.HTTPClient(aiosonic.TCPConnector(
-            pool_size=pool_size, timeouts=TIMEOUTS, conn_max_requests=10_000, **connector
+            pool_size=pool_size, timeouts=TIMEOUTS, conn_max_requests=10_000
         ))
 
     async def get(self, client: aiosonic.HTTPClient, path: str,
@@ -106,8 +106,8 @@ def session(web_server: WebServer, mode: Mode, trusting_context: ssl.SSLContext)
     return Session(web_server, mode, trusting_context, uuid.uuid4().hex)
 
 
-def check(response: aiosonic.HttpResponse, mode: Mode, status: int = 200) -> None:
-    assert (response.status_code, response.http_version) == (status, mode.http_version)
+def check(response: aiosonic.HttpResponse, mode: Mode) -> None:
+    assert (response.status_code, response.http_version) == (200, mode.http_version)
 
 
 # --------------------------------------------------------------------------------------------

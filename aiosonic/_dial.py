@@ -114,9 +114,13 @@ async def _open_socket(loop: asyncio.AbstractEventLoop, address: Address) -> soc
     """A non-blocking TCP socket connected to ``address``; closed on any failure or
     cancellation."""
     family, sockaddr = await _sockaddr(loop, address)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setblocking(False)
+        # No Nagle: a request head, a body's last frame or a window update must not wait
+        # for the peer's delayed ACK. (asyncio sets it only on sockets it made itself, or
+        # that say IPPROTO_TCP; uvloop always does.)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         await loop.sock_connect(sock, sockaddr)
     except BaseException:
         sock.close()

@@ -320,28 +320,19 @@ async def test_requests_racing_the_idle_close(
 # Nagle's algorithm
 # --------------------------------------------------------------------------------------------
 
-# On the default event loop aiosonic's dialer (_dial._open_socket) makes its TCP sockets
-# with socket.socket(family, SOCK_STREAM), so proto 0, and asyncio's socket transport sets
-# TCP_NODELAY only on sockets whose proto is IPPROTO_TCP: every directly dialed connection
-# keeps Nagle on (uvloop sets TCP_NODELAY itself). Seen against apache's mod_http2 (a
-# 64 KiB stream window, updated as it reads): the last DATA frame of a window waits for
-# the server's delayed ACK, and a 10 MiB h2 POST takes 2-7 s instead of 0.1 s.
-NAGLE_REASON = (
-    "aiosonic bug: on asyncio's loop the dialer's sockets (proto 0) never get TCP_NODELAY, "
-    "so Nagle stalls HTTP/2 uploads (docs/interop.md, Known failures)"
-)
+# A connection that keeps Nagle's algorithm on makes the last DATA frame of each HTTP/2
+# flow-control window wait for the server's delayed ACK (against apache's mod_http2, a
+# 10 MiB h2 POST took 2-7 s instead of 0.1 s before the dialer set TCP_NODELAY itself).
 
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("mode", RACE_MODES, indirect=True, ids=[m.name for m in RACE_MODES])
-async def test_connections_disable_nagle(session: Session, request: pytest.FixtureRequest) -> None:
+async def test_connections_disable_nagle(session: Session) -> None:
     """The connection aiosonic opened to the server has TCP_NODELAY set (as read from the
     kernel on a duplicate of its descriptor): small writes (a request head, the last DATA
     frame of a flow-control window) go out at once instead of waiting for an ACK."""
     if not tcp_states.available():
         pytest.skip("needs /proc to find the connection's socket")
-    if not type(asyncio.get_running_loop()).__module__.startswith("uvloop"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NAGLE_REASON))
     port = session.server.https_port if session.mode.tls else session.server.http_port
     async with session.client(pool_size=1) as client:
         response = await session.get(client, "/static/small.txt")

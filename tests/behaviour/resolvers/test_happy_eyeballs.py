@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from support.app import AppServer, header_one, loads
-from support.socks_server import SocksServer
 from support.sockets import ipv6_available, tcp_fds
+from support.socks_server import SocksServer
 from support.waits import eventually
 
 import aiosonic

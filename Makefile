@@ -17,9 +17,12 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(PY) -m ruff check aiosonic tests bench fuzz soak
 
+# tests/typing: the public API as users (and upstream 1.x programs) call it, checked too.
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict aiosonic
+	$(PY) -m mypy --strict tests/typing
 	$(PY) -m pyright
+	$(PY) -m pyright tests/typing
 
 # Branch coverage of the package, measured on every run; CI fails below the floor.
 COVERAGE_FLOOR ?= 95

@@ -50,13 +50,14 @@ if TYPE_CHECKING:
     from .proxy import Proxy
     from .timeout import Timeouts
 
-__all__ = ["Call", "Pipeline"]
+__all__ = ["Call", "Pipeline", "check_decompress_limit"]
 
 Progress = Callable[[int, int | None], object]
 JsonSerializer = Callable[[Any], str | bytes]
 #: The keyword options every verb takes besides its own parameters (``RequestOptions``).
 _OPTIONS: Final = frozenset(
-    {"max_redirects", "auth", "retry", "upload_progress", "download_progress", "expect100"}
+    {"max_redirects", "auth", "retry", "upload_progress", "download_progress", "expect100",
+     "max_decompressed_size"}
 )
 #: How long ``expect100=True`` holds a body back for a 100 Continue (curl's default).
 EXPECT100_WAIT: Final = 1.0
@@ -76,6 +77,7 @@ class Call:
 
     __slots__ = (
         "auth",
+        "decompress_limit",
         "download_progress",
         "expect100",
         "follow",
@@ -103,6 +105,7 @@ class Call:
         upload_progress: Progress | None = None,
         download_progress: Progress | None = None,
         expect100: float | None = None,
+        decompress_limit: int | None = None,
     ) -> None:
         self.timeouts = timeouts
         self.verify = verify
@@ -116,6 +119,7 @@ class Call:
         self.upload_progress = upload_progress
         self.download_progress = download_progress
         self.expect100 = expect100  # seconds to hold the body back for a 100 Continue
+        self.decompress_limit = decompress_limit  # over Limits.max_decompressed_size
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -133,6 +137,7 @@ class Pipeline:
     trust_env: bool
     max_redirects: int
     proxy: Proxy | None
+    follow: bool  # HTTPClient(follow=): whether requests follow redirects by default
     _decompress_limit: int | None  # HTTPClient(max_decompressed_size=): over the Limits'
     _heads: HeadCache
     _urls: dict[tuple[object, Any], URL]
@@ -158,7 +163,7 @@ class Pipeline:
         verify: bool,
         ssl: _ssl.SSLContext | None,
         timeouts: Timeouts | None,
-        follow: bool,
+        follow: bool | None,
         http2: bool,
         options: Mapping[str, Any],
     ) -> Awaitable[HttpResponse]:
@@ -170,6 +175,7 @@ class Pipeline:
         errors (a compiled ``str`` annotation would raise its own TypeError first)."""
         max_redirects = auth = retry = upload_progress = download_progress = None
         expect100 = None
+        decompress_limit = self._decompress_limit
         if options:
             for name in options:
                 if name not in _OPTIONS:
@@ -180,6 +186,9 @@ class Pipeline:
             upload_progress = options.get("upload_progress")
             download_progress = options.get("download_progress")
             expect100 = _expect100(options.get("expect100"))
+            limit = options.get("max_decompressed_size")
+            if limit is not None:
+                decompress_limit = check_decompress_limit(limit)
         if not isinstance(method, str):
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -200,7 +209,7 @@ class Pipeline:
             verify,
             ssl,
             "prior" if http2 else "alpn" if self.http2 or connector.http2 else None,
-            follow,
+            self.follow if follow is None else follow,
             max_redirects,
             url_obj.origin,
             auth or self.auth,
@@ -208,6 +217,7 @@ class Pipeline:
             upload_progress,
             download_progress,
             expect100,
+            decompress_limit,
         )
         return self._redirects(method, url_obj, headers, body, call)
 
@@ -436,9 +446,9 @@ class Pipeline:
         if call.expect100 is not None:
             exchange.expect100 = call.expect100
         sent = self._transport.send(exchange)
-        if jar is None and call.download_progress is None and self._decompress_limit is None:
+        if jar is None and call.download_progress is None and call.decompress_limit is None:
             return sent
-        return _received(sent, url, jar, call.download_progress, self._decompress_limit)
+        return _received(sent, url, jar, call.download_progress, call.decompress_limit)
 
 
 async def _received(
@@ -460,6 +470,13 @@ async def _received(
     if download_progress is not None:
         response._watch_download(download_progress)
     return response
+
+
+def check_decompress_limit(value: object) -> int:
+    """A ``max_decompressed_size`` given to the client or a request: a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_decompressed_size must be a positive int, not {value!r}")
+    return value
 
 
 def _expect100(value: object) -> float | None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from ._cookies import CookieJar
 from ._headers import HttpHeaders
 from ._interfaces import Transport
-from ._pipeline import CACHE_MAX, Pipeline
+from ._pipeline import CACHE_MAX, Pipeline, check_decompress_limit
 from ._request import HeadCache
 from ._tls import client_context, offer_h2, offers_h2
 from ._transport import as_transport
@@ -83,6 +83,7 @@ class RequestOptions(TypedDict, total=False):
     upload_progress: Progress | None
     download_progress: Progress | None
     expect100: bool | float
+    max_decompressed_size: int | None
 
 DEFAULT_MAX_REDIRECTS = 10
 
@@ -107,7 +108,8 @@ class HTTPClient(Pipeline):
     - ``transport``: send requests through this instead of the network (tests).
     - ``max_decompressed_size``: bytes a compressed body of this client's responses may
       expand to (as in upstream 1.x); overrides the connector's
-      ``Limits.max_decompressed_size`` for this client only.
+      ``Limits.max_decompressed_size`` for this client only (a request's own wins).
+    - ``follow``: whether requests follow redirects when they do not say (upstream 1.1).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class HTTPClient(Pipeline):
         trust_env: bool = False,
         transport: AsyncTransport | None = None,
         max_decompressed_size: int | None = None,
+        follow: bool = False,
     ) -> None:
         self.connector = connector or TCPConnector()
         self.http2 = http2
@@ -147,15 +150,11 @@ class HTTPClient(Pipeline):
         self.event_hooks = EventHooks(event_hooks)
         self.trust_env = trust_env
         self.transport = transport
-        if max_decompressed_size is not None and (
-            isinstance(max_decompressed_size, bool)
-            or not isinstance(max_decompressed_size, int)
-            or max_decompressed_size < 1
-        ):
-            raise ValueError(
-                f"max_decompressed_size must be a positive int, not {max_decompressed_size!r}"
-            )
-        self._decompress_limit = max_decompressed_size
+        self._decompress_limit = (
+            None if max_decompressed_size is None
+            else check_decompress_limit(max_decompressed_size)
+        )
+        self.follow = follow
         self._transport: Transport = (
             self.connector.transport if transport is None else as_transport(transport)
         )
@@ -204,7 +203,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         max_redirects: int | None = None,
         *,
@@ -213,6 +212,7 @@ class HTTPClient(Pipeline):
         upload_progress: Progress | None = None,
         download_progress: Progress | None = None,
         expect100: bool | float = False,
+        max_decompressed_size: int | None = None,
     ) -> HttpResponse:
         """Send a request and return the response once its head has arrived.
 
@@ -241,6 +241,7 @@ class HTTPClient(Pipeline):
                                      "upload_progress": upload_progress,
                                      "download_progress": download_progress,
                                      "expect100": expect100,
+                                     "max_decompressed_size": max_decompressed_size,
                                  })
 
     @asynccontextmanager
@@ -307,7 +308,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -327,7 +328,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -347,7 +348,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -367,7 +368,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -387,7 +388,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -404,7 +405,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:
@@ -420,7 +421,7 @@ class HTTPClient(Pipeline):
         verify: bool = True,
         ssl: _ssl.SSLContext | None = None,
         timeouts: Timeouts | None = None,
-        follow: bool = False,
+        follow: bool | None = None,
         http2: bool = False,
         **options: Unpack[RequestOptions],
     ) -> HttpResponse:

@@ -141,6 +141,12 @@ async def test_the_client_sets_the_decompression_limit_as_upstream_1x_does() -> 
             assert len(await (await lenient.get(url)).content()) == 2 * 1024 * 1024
         async with aiosonic.HTTPClient(max_decompressed_size=4 * 1024 * 1024) as roomy:
             assert len(await (await roomy.get(url)).content()) == 2 * 1024 * 1024
+            # A request's own limit wins over the client's (as upstream 1.x's argument).
+            response = await roomy.get(url, max_decompressed_size=1000)
+            with pytest.raises(DecompressionError, match="more than 1000 bytes"):
+                await response.content()
+            with pytest.raises(ValueError, match="max_decompressed_size must be a positive"):
+                await roomy.get(url, max_decompressed_size=0)
     finally:
         await runner.cleanup()
 

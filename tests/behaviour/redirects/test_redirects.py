@@ -506,3 +506,14 @@ async def test_redirect_to_absolute_url_on_another_server(server, raw_server, cl
     assert await resp.content() == b"landed on /target?x=1"
 
 
+
+
+async def test_the_clients_follow_is_the_default_a_request_may_override(server, new_client):
+    # HTTPClient(follow=True), as upstream 1.1 has it: every request follows unless it
+    # says follow=False.
+    client = new_client(follow=True)
+    followed = await client.get(server.url("/redirect/2"))
+    assert followed.status_code == 200
+    assert len(followed.history) == 3  # /redirect/2, /redirect/1, /redirect/0
+    assert (await client.get(server.url("/redirect/2"), follow=False)).status_code == 302
+    assert (await new_client().get(server.url("/redirect/2"))).status_code == 302

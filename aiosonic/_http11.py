@@ -55,6 +55,13 @@ __all__ = [
 _new_llhttp: Final = httptools.HttpResponseParser
 
 LAST_CHUNK: Final = b"0\r\n\r\n"
+# Interim (1xx) responses before the final one: at most this many (http.client's bound),
+# and together no more bytes than one head may have.
+MAX_INTERIM: Final = 100
+# Chunked framing beyond what a chunk needs (its size line and CRLFs: 16 bytes, plus twice
+# its data for extensions) may add up to this much before the response is refused (the
+# rule of Go's fix for CVE-2023-39326): framing cannot outgrow the body it carries.
+MAX_EXCESS_FRAMING: Final = 16 * 1024
 
 # The headers that decide framing, by the spellings servers send (other spellings are
 # lowered first): what ``on_header`` remembers of them.
@@ -205,6 +212,20 @@ def _keep_alive(version: str, connection: bytes | None) -> bool:
     return version == "1.1"
 
 
+def _framing_of(transfer_encoding: bytes) -> Framing | None:
+    """The framing a ``Transfer-Encoding`` other than plain ``chunked`` gives a response:
+    chunked when it is the last coding, until the connection closes when it is absent (RFC
+    9112 6.3); None (refused) for ``chunked`` twice or before another coding (RFC 9112 7:
+    never applied twice; Go refuses both)."""
+    codings = [coding.strip().lower() for coding in transfer_encoding.split(b",")]
+    count = codings.count(b"chunked")
+    if count == 0:
+        return UNTIL_CLOSED
+    if count > 1 or codings[-1] != b"chunked":
+        return None
+    return BY_CHUNKS
+
+
 def idle_timeout(keep_alive: bytes) -> float | None:
     """The ``timeout`` parameter of a ``Keep-Alive`` header (RFC 2068 19.7.1.1, still what
     servers send: ``timeout=5, max=100``) in seconds; None if absent or not a number."""
@@ -248,13 +269,17 @@ class ResponseParser:
 
     __slots__ = (
         "_chunk_done",
+        "_chunks",
         "_connection",
         "_content_encoding",
         "_content_length",
+        "_excess",
         "_expected",
         "_framing_bytes",
         "_head_buf",
         "_head_complete",
+        "_interim_bytes",
+        "_interims",
         "_is_head",
         "_keep_alive",
         "_llhttp",
@@ -305,6 +330,8 @@ class ResponseParser:
         self._remaining = 0
         self._expected = 0
         self._framing_bytes = 0
+        self._interims = self._interim_bytes = 0
+        self._chunks = self._excess = 0
         self._upgrade = False
         # Bytes that followed a 101 head (the first bytes of the new protocol).
         self.upgrade_tail = b""
@@ -330,6 +357,7 @@ class ResponseParser:
         self._state = _HEAD
         self._received = 0
         self._framing_bytes = 0
+        self._interims = 0
 
     def feed(self, data: bytes) -> None:
         """Consume bytes from the server. Raises ``HttpParsingError`` on invalid input."""
@@ -439,8 +467,10 @@ class ResponseParser:
 
     # httptools asks every new parser's protocol for these two with getattr(..., None):
     # present as None they cost a lookup, absent an AttributeError each (per response).
-    on_chunk_header: ClassVar[None] = None
     on_chunk_complete: ClassVar[None] = None
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1  # (llhttp asks only while a chunked body is parsed)
 
     def on_message_begin(self) -> None:
         self._messages += 1
@@ -491,7 +521,6 @@ class ResponseParser:
         trailers = self._trailers
         if trailers is None:
             trailers = self._trailers = []
-            self._trailer_bytes = 0
         if len(trailers) >= self.max_headers:
             self._state = _DONE
             raise HttpParsingError(f"response has more than {self.max_headers} trailer fields")
@@ -515,7 +544,18 @@ class ResponseParser:
         llhttp = self._llhttp
         status: int = llhttp.get_status_code()
         if 100 <= status < 200 and status != 101:
-            # Interim response: drop it and read the final one with a fresh parser.
+            # Interim response: drop it and read the final one with a fresh parser. A
+            # server that sends them without end is refused, not read until a timeout.
+            if self._interims == 0:
+                self._interim_bytes = 0
+            self._interims += 1
+            self._interim_bytes += buf.find(b"\r\n\r\n") + 4
+            if self._interims > MAX_INTERIM or self._interim_bytes > self.max_head_size:
+                self._state = _DONE
+                raise HttpParsingError(
+                    f"more than {MAX_INTERIM} interim responses, or more than "
+                    f"{self.max_head_size} bytes of them"
+                )
             self._reset_head()
             if self._on_interim is not None:
                 self._on_interim(status)
@@ -542,11 +582,21 @@ class ResponseParser:
         content_encoding = self._content_encoding
         keep_alive = _keep_alive(version, self._connection)
         length: int | None = None
+        framing: Framing | None
         if self._is_head or status in (101, 204, 304):
             framing = NO_FRAMING
         elif transfer_encoding is not None:
-            last = transfer_encoding.rsplit(b",", 1)[-1].strip().lower()
-            framing = BY_CHUNKS if last == b"chunked" else UNTIL_CLOSED
+            framing = BY_CHUNKS if transfer_encoding == b"chunked" else _framing_of(
+                transfer_encoding
+            )
+            if framing is None:
+                self._state = _DONE
+                raise HttpParsingError(
+                    f"Transfer-Encoding {transfer_encoding!r}: chunked more than once or "
+                    f"not last"
+                )
+            if framing is BY_CHUNKS:
+                self._chunks = self._excess = self._trailer_bytes = 0
         elif content_length is not None:
             framing = BY_LENGTH
             length = int(content_length)  # llhttp checked the digits
@@ -609,7 +659,21 @@ class ResponseParser:
 
     def _feed_chunked(self, data: bytes) -> None:
         before = self._received
+        chunks = self._chunks
+        trailer_bytes = self._trailer_bytes
         self._llhttp_feed(data)
+        body = self._received - before
+        # What this read carried beyond its data, less what its chunks need (a size line
+        # and CRLFs: 16 bytes each; twice their data for extensions) and the trailers (which
+        # have their own bound).
+        excess = (self._excess + len(data) - 3 * body - 16 * (self._chunks - chunks)
+                  - (self._trailer_bytes - trailer_bytes))
+        self._excess = excess if excess > 0 else 0
+        if excess > MAX_EXCESS_FRAMING:
+            self._state = _DONE
+            raise HttpParsingError(
+                "chunked framing (extensions) far larger than the data it carries"
+            )
         if self._chunk_done:
             trailers = self._trailers
             if trailers is not None:

@@ -23,6 +23,13 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # that an already-encoded URL is not encoded twice.
 _SAFE_PATH: Final = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY: Final = _SAFE_PATH + "?"
+# Refused anywhere in a URL, rather than silently dropped as urlsplit (and WHATWG) do: a URL
+# built from untrusted input with a line break in it fails loudly.
+_CONTROL_IN_URL: Final = re.compile(r"[\r\n\t\0]")
+# A "%" that does not start an escape: sent as "%25" (yarl and WHATWG do the same).
+_STRAY_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DOT_SEGMENTS: Final = frozenset({".", "..", "%2e", "%2E", ".%2e", ".%2E", "%2e.", "%2E.",
+                                  "%2e%2e", "%2E%2E", "%2e%2E", "%2E%2e"})
 _CACHE_MAX: Final = 2048
 _host_to_ascii: Final = host_to_ascii
 
@@ -116,6 +123,8 @@ def _normalise_host(host: str, raw: str) -> str:
 def _parse(raw: object, schemes: tuple[str, ...]) -> URL:
     if not isinstance(raw, str):
         raise InvalidURL(f"URL must be a str, not {type(raw).__name__}")
+    if _CONTROL_IN_URL.search(raw):
+        raise InvalidURL(f"URL contains CR, LF, TAB or NUL: {redact(raw)!r}")
     try:
         parts = urlsplit(raw.strip())
         port = parts.port
@@ -127,14 +136,41 @@ def _parse(raw: object, schemes: tuple[str, ...]) -> URL:
             raise InvalidURL(f"URL has no scheme: {redact(raw)!r}")
         raise InvalidURL(f"URL scheme {scheme!r} is not supported: {redact(raw)!r}")
     host = _normalise_host(parts.hostname or "", raw)
-    path = quote(parts.path, safe=_SAFE_PATH) or "/"
+    path = parts.path
+    if "." in path:
+        path = remove_dot_segments(path)
+    path = _escaped(quote(path, safe=_SAFE_PATH)) or "/"
     target = path
     if parts.query:
-        target += "?" + quote(parts.query, safe=_SAFE_QUERY)
+        target += "?" + _escaped(quote(parts.query, safe=_SAFE_QUERY))
     userinfo = None
     if parts.username is not None:
         userinfo = parts.username + (":" + parts.password if parts.password is not None else "")
     return URL(raw, scheme, host, port or _DEFAULT_PORTS[scheme], target, userinfo)
+
+
+def _escaped(text: str) -> str:
+    return _STRAY_PERCENT.sub("%25", text) if "%" in text else text
+
+
+def remove_dot_segments(path: str) -> str:
+    """``path`` without its ``.`` and ``..`` segments (RFC 3986 5.2.4; an escaped dot,
+    ``%2e``, is one too, as in WHATWG): ``/a/../b/./c`` is ``/b/c``. A ``..`` above the
+    root stays at the root."""
+    segments = path.split("/")
+    if not any(segment in _DOT_SEGMENTS for segment in segments):
+        return path
+    out: list[str] = []
+    for segment in segments[1:] if path.startswith("/") else segments:
+        if segment in _DOT_SEGMENTS:
+            if segment not in (".", "%2e", "%2E") and out:
+                out.pop()
+            continue
+        out.append(segment)
+    # A path ending in a dot segment names a directory: it keeps its trailing slash.
+    if segments[-1] in _DOT_SEGMENTS:
+        out.append("")
+    return "/" + "/".join(out)
 
 
 _USERINFO: Final = re.compile(r"(?<=://)[^/@?#]*@")

@@ -443,7 +443,22 @@ class WebSocketProtocol(asyncio.Protocol):
             elif isinstance(event, CloseConnection):
                 self._on_close(event)
                 return False
-        return True
+        limit = self.max_msg_size
+        return limit is None or ws.state is not _OPEN or not self._announced_too_big(limit)
+
+    def _announced_too_big(self, limit: int) -> bool:
+        """A data frame whose header announces more than the message may still take is
+        refused as its header arrives (closed with 1009), not read to its end first. A
+        compressed frame counts by the least it can inflate to (deflate's stored blocks
+        add at most a few bytes per 64 KiB). True: we closed."""
+        decoder = getattr(getattr(self.ws, "_proto", None), "_frame_decoder", None)
+        header = getattr(decoder, "header", None)  # the frame being received, if any
+        if decoder is None or header is None or header.opcode.iscontrol():
+            return False
+        remaining = header.payload_len - decoder.payload_consumed
+        if self.extensions:  # permessage-deflate: frames may be compressed
+            remaining -= (remaining >> 10) + 1024
+        return self._part_size + remaining > limit and not self._grow(remaining)
 
     def _grow(self, size: int) -> bool:
         """Count a piece of the message being reassembled; False if it is too big."""

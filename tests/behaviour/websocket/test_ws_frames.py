@@ -124,6 +124,28 @@ async def test_fragmented_message_over_the_limit(scripted, client: WebSocketClie
     await srv.done
 
 
+@pytest.mark.parametrize("compress", [False, True])
+async def test_a_frame_announcing_too_much_is_refused_at_its_header(
+    scripted, client: WebSocketClient, compress: bool
+) -> None:
+    async def script(server: ServerWS) -> None:
+        await server.accept(deflate=compress)
+        # A binary frame announcing 2**62 bytes, and the first few of them: the client
+        # must not wait for the rest.
+        await server.write(b"\x82\x7f" + (2**62).to_bytes(8, "big") + b"x" * 10)
+        close = await server.expect(CloseConnection)
+        assert close.code == 1009
+        await server.send(close.response())
+
+    srv = await scripted(script)
+    ws = await client.connect(srv.url(), compress=compress, max_msg_size=1_000_000)
+    with pytest.raises(MessageTooBig) as info:
+        await ws.receive_bytes(timeout=5)
+    assert info.value.code == 1009
+    await ws.close()
+    await srv.done
+
+
 async def test_invalid_utf8_closes_with_1007(scripted, client: WebSocketClient) -> None:
     async def script(server: ServerWS) -> None:
         await server.accept()

@@ -10,6 +10,18 @@ storage keyed by (domain, path, name), expiry, and choosing the cookies for a re
 - Path: prefix match on "/" boundaries; absent or not starting with "/": the default path;
 - Secure: sent only over https; Max-Age wins over Expires; an expired cookie deletes.
 
+And RFC 6265bis on top:
+
+- a ``Secure`` cookie is accepted only from a secure origin (https, or a loopback host, as
+  browsers count them), and a non-secure origin cannot set, overwrite or delete a cookie
+  that shadows a ``Secure`` one ("leave Secure cookies alone");
+- name prefixes: ``__Secure-`` needs ``Secure`` from a secure origin, ``__Host-`` also
+  ``Path=/`` and no ``Domain`` (compared without case);
+- limits as browsers keep them: 4096 bytes of name and value, 1024 of an attribute value
+  (a longer one is ignored), 50 cookies per domain and 3000 in all (the least recently
+  set go first), and at most ``MAX_HEADER`` bytes in one Cookie header (the most specific
+  cookies first, as they are sent).
+
 The client calls ``extract`` for each response and ``header_for`` for each request.
 """
 
@@ -24,6 +36,12 @@ from ._url import URL
 __all__ = ["Cookie", "CookieJar"]
 
 _MAX_AGE_CAP = 400 * 24 * 3600  # RFC 6265bis caps lifetimes at 400 days
+MAX_COOKIE = 4096  # bytes of name and value
+MAX_ATTRIBUTE = 1024  # bytes of one attribute value; a longer one is ignored
+MAX_PER_DOMAIN = 50
+MAX_COOKIES = 3000
+MAX_HEADER = 16 * 1024  # bytes of one Cookie header
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class Cookie:
@@ -79,6 +97,30 @@ def _domain_attribute(value: str) -> str | None:
         return None
 
 
+def _secure_origin(url: URL) -> bool:
+    """https, or a loopback host (a "potentially trustworthy" origin to browsers)."""
+    if url.is_secure:
+        return True
+    host = url.host
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _prefix_allows(name: str, secure: bool, secure_origin: bool, domain_attr: str | None,
+                   path_attr: str | None) -> bool:
+    """The cookie name prefixes of RFC 6265bis 4.1.3, compared without case."""
+    lowered = name[:9].lower()
+    if lowered.startswith("__secure-"):
+        return secure and secure_origin
+    if lowered.startswith("__host-"):
+        return secure and secure_origin and domain_attr is None and path_attr == "/"
+    return True
+
+
 def _domain_match(host: str, domain: str) -> bool:
     if host == domain:
         return True
@@ -112,7 +154,10 @@ class CookieJar:
     """Cookies from responses, sent back to the hosts and paths they belong to."""
 
     def __init__(self) -> None:
+        # In the order they were set (a replaced cookie moves to the end): eviction takes
+        # from the front; per domain too.
         self._cookies: dict[tuple[str, str, str], Cookie] = {}
+        self._by_domain: dict[str, dict[tuple[str, str, str], None]] = {}
 
     def __len__(self) -> int:
         return len(self._cookies)
@@ -122,6 +167,26 @@ class CookieJar:
 
     def clear(self) -> None:
         self._cookies.clear()
+        self._by_domain.clear()
+
+    def _add(self, key: tuple[str, str, str], cookie: Cookie) -> None:
+        self._remove(key)
+        self._cookies[key] = cookie
+        keys = self._by_domain.setdefault(key[0], {})
+        keys[key] = None
+        if len(keys) > MAX_PER_DOMAIN:
+            self._remove(next(iter(keys)))
+        while len(self._cookies) > MAX_COOKIES:
+            self._remove(next(iter(self._cookies)))
+
+    def _remove(self, key: tuple[str, str, str]) -> Cookie | None:
+        cookie = self._cookies.pop(key, None)
+        if cookie is not None:
+            keys = self._by_domain[key[0]]
+            del keys[key]
+            if not keys:
+                del self._by_domain[key[0]]
+        return cookie
 
     def extract(self, url: URL, raw_headers: list[tuple[bytes, bytes]]) -> None:
         """Store every valid cookie that a response from ``url`` sets."""
@@ -135,7 +200,7 @@ class CookieJar:
         pair, *attributes = header.split(";")
         name, eq, value = pair.partition("=")
         name, value = name.strip(), value.strip()
-        if not eq or not name:
+        if not eq or not name or len(name) + len(value) > MAX_COOKIE:
             return
         domain_attr: str | None = None
         path_attr: str | None = None
@@ -145,6 +210,8 @@ class CookieJar:
         for attribute in attributes:
             attr, _, attr_value = attribute.partition("=")
             attr, attr_value = attr.strip().lower(), attr_value.strip()
+            if len(attr_value) > MAX_ATTRIBUTE:
+                continue
             if attr == "domain" and attr_value:
                 domain_attr = _domain_attribute(attr_value)
                 if domain_attr is None:
@@ -165,6 +232,11 @@ class CookieJar:
                     expires = min(parsed, now + _MAX_AGE_CAP)
         if max_age is not None:
             expires = max_age
+        secure_origin = _secure_origin(url)
+        if (secure and not secure_origin) or not _prefix_allows(
+            name, secure, secure_origin, domain_attr, path_attr
+        ):
+            return
         host = url.host
         if domain_attr is not None:
             if domain_attr != host and (
@@ -175,12 +247,14 @@ class CookieJar:
         else:
             domain, host_only = host, True
         path = path_attr or _default_path(url.path)
+        if not secure_origin and self._shadows_secure(name, domain, path):
+            return
         key = (domain, path, name)
         if expires is not None and expires <= now:
-            self._cookies.pop(key, None)
+            self._remove(key)
             return
         old = self._cookies.get(key)
-        self._cookies[key] = Cookie(
+        self._add(key, Cookie(
             name,
             value,
             domain,
@@ -189,7 +263,20 @@ class CookieJar:
             secure=secure,
             expires=expires,
             created=old.created if old is not None else now,
-        )
+        ))
+
+    def _shadows_secure(self, name: str, domain: str, path: str) -> bool:
+        """A cookie from a non-secure origin may not set, overwrite or delete one that
+        would shadow a Secure cookie of the same name (RFC 6265bis 5.7, step 16)."""
+        for cookie in self._cookies.values():
+            if (
+                cookie.secure
+                and cookie.name == name
+                and (_domain_match(domain, cookie.domain) or _domain_match(cookie.domain, domain))
+                and _path_match(path, cookie.path)
+            ):
+                return True
+        return False
 
     def header_for(self, url: URL, now: float | None = None) -> str | None:
         """The Cookie header value for a request to ``url``, or None if no cookie applies."""
@@ -200,7 +287,7 @@ class CookieJar:
         chosen = []
         for key, cookie in list(self._cookies.items()):
             if cookie.expires is not None and cookie.expires <= now:
-                del self._cookies[key]
+                self._remove(key)
                 continue
             if cookie.host_only:
                 if host != cookie.domain:
@@ -213,4 +300,12 @@ class CookieJar:
         if not chosen:
             return None
         chosen.sort(key=lambda c: (-len(c.path), c.created))
-        return "; ".join(f"{c.name}={c.value}" for c in chosen)
+        pairs: list[str] = []
+        size = 0
+        for cookie in chosen:
+            pair = f"{cookie.name}={cookie.value}"
+            size += len(pair) + 2
+            if size > MAX_HEADER:
+                break  # the most specific ones are in; the rest would overflow servers
+            pairs.append(pair)
+        return "; ".join(pairs) if pairs else None

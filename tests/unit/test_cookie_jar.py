@@ -359,3 +359,87 @@ def test_extract_reads_every_set_cookie_header():
     jar.extract(parse_url("http://example.com/page"), raw)
     assert len(jar) == 2
     assert sent(jar, "http://example.com/") in ("a=1; b=2", "b=2; a=1")
+
+
+# --------------------------------------------------------------------------- RFC 6265bis
+
+
+def test_a_secure_cookie_needs_a_secure_origin():
+    assert names(jar_with("http://example.com/", "s=1; Secure"), "https://example.com/") == []
+    assert names(jar_with("https://example.com/", "s=1; Secure"), "https://example.com/") == [
+        "s"
+    ]
+    # loopback counts as a secure origin, as it does to browsers
+    assert names(jar_with("http://localhost/", "s=1; Secure"), "https://localhost/") == ["s"]
+    assert names(jar_with("http://127.0.0.1/", "s=1; Secure"), "https://127.0.0.1/") == ["s"]
+
+
+def test_a_non_secure_origin_leaves_secure_cookies_alone():
+    jar = jar_with("https://example.com/", "session=good; Secure; Path=/")
+    for header in ("session=evil", "session=evil; Path=/app",
+                   f"session=; Expires={http_date(NOW - 10)}", "session=evil; Domain=example.com"):
+        jar.set_cookie(parse_url("http://example.com/"), header, now=NOW)
+        jar.set_cookie(parse_url("http://www.example.com/"), header, now=NOW)
+    assert sent(jar, "https://example.com/app") == "session=good"
+    # another name is fine, and a secure origin may replace it
+    jar.set_cookie(parse_url("http://example.com/"), "other=1", now=NOW)
+    jar.set_cookie(parse_url("https://example.com/"), "session=new; Secure; Path=/", now=NOW)
+    assert sorted(names(jar, "https://example.com/")) == ["other", "session"]
+    assert "session=new" in (sent(jar, "https://example.com/") or "")
+
+
+@pytest.mark.parametrize(
+    ("url", "header", "kept"),
+    [
+        ("https://example.com/", "__Secure-id=1; Secure", True),
+        ("https://example.com/", "__Secure-id=1", False),
+        ("http://example.com/", "__Secure-id=1; Secure", False),
+        ("https://example.com/", "__secure-ID=1", False),  # compared without case
+        ("https://example.com/", "__Host-id=1; Secure; Path=/", True),
+        ("https://example.com/", "__Host-id=1; Secure", False),  # Path=/ required
+        ("https://example.com/a/", "__Host-id=1; Secure; Path=/a", False),
+        ("https://example.com/", "__Host-id=1; Secure; Path=/; Domain=example.com", False),
+        ("http://example.com/", "__Host-id=1; Secure; Path=/", False),
+        ("https://example.com/", "__HOST-id=1; Path=/", False),
+    ],
+)
+def test_cookie_name_prefixes(url: str, header: str, kept: bool) -> None:
+    assert len(jar_with(url, header)) == (1 if kept else 0)
+
+
+def test_a_cookie_over_4096_bytes_is_refused_and_long_attributes_ignored():
+    assert len(jar_with("http://example.com/", "big=" + "x" * 4094)) == 0  # 4097 bytes
+    assert len(jar_with("http://example.com/", "big=" + "x" * 4093)) == 1  # 4096 bytes
+    jar = jar_with("http://example.com/a/b", "p=1; Path=/" + "x" * 1100)
+    assert [c.path for c in jar] == ["/a"]  # the too-long Path was ignored: the default
+
+
+def test_at_most_50_per_domain_the_least_recently_set_go_first():
+    jar = jar_with("http://example.com/", *(f"c{i}={i}" for i in range(60)))
+    assert len(jar) == 50
+    assert names(jar, "http://example.com/")[:2] == ["c10", "c11"]
+    jar.set_cookie(parse_url("http://example.com/"), "c10=again", now=NOW)  # now the newest
+    jar.set_cookie(parse_url("http://example.com/"), "fresh=1", now=NOW)
+    assert "c11" not in names(jar, "http://example.com/")
+    assert "c10" in names(jar, "http://example.com/")
+
+
+def test_twenty_thousand_set_cookie_lines_stay_bounded():
+    jar = CookieJar()
+    url = parse_url("http://example.com/")
+    headers = [(b"Set-Cookie", b"k%d=%s" % (i, b"v" * 3000)) for i in range(20_000)]
+    jar.extract(url, headers)
+    assert len(jar) == 50
+    header = sent(jar, "http://example.com/")
+    assert header is not None and len(header) <= 16 * 1024
+
+
+def test_at_most_3000_cookies_in_all():
+    jar = CookieJar()
+    for site in range(70):
+        url = parse_url(f"http://site{site}.example/")
+        for i in range(50):
+            jar.set_cookie(url, f"c{i}=1", now=NOW)
+    assert len(jar) == 3000
+    assert names(jar, "http://site0.example/") == []  # the first site's went first
+    assert len(names(jar, "http://site69.example/")) == 50

@@ -5,8 +5,10 @@ storage keyed by (domain, path, name), expiry, and choosing the cookies for a re
 
 - no Domain attribute: host-only, sent back to exactly that host;
 - Domain=d: sent to d and its subdomains, accepted only if the request host domain-matches d
-  and d is not a bare top-level label; for an IP-address host only d == host is accepted; d
-  is compared in its IDNA form, as URL hosts are (``Domain=faß.de`` is ``xn--fa-hia.de``);
+  and d is not a public suffix (``co.uk``, ``github.io``: from the Public Suffix List of the
+  ``publicsuffixlist`` package; a public suffix that is the host itself makes a host-only
+  cookie); for an IP-address host only d == host is accepted; d is compared in its IDNA
+  form, as URL hosts are (``Domain=faß.de`` is ``xn--fa-hia.de``);
 - Path: prefix match on "/" boundaries; absent or not starting with "/": the default path;
 - Secure: sent only over https; Max-Age wins over Expires; an expired cookie deletes.
 
@@ -29,9 +31,14 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ._idna import host_to_ascii
 from ._url import URL
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
 
 __all__ = ["Cookie", "CookieJar"]
 
@@ -119,6 +126,20 @@ def _prefix_allows(name: str, secure: bool, secure_origin: bool, domain_attr: st
     if lowered.startswith("__host-"):
         return secure and secure_origin and domain_attr is None and path_attr == "/"
     return True
+
+
+@lru_cache(maxsize=1)
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List, loaded (about 40 ms) at the first Domain attribute."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def public_suffix(domain: str) -> bool:
+    """True if cookies may not be set for ``domain`` as a whole: a public suffix
+    (``co.uk``, ``github.io``), or a name of one label, which the list counts as one."""
+    return bool(_suffixes().is_public(domain))
 
 
 def _domain_match(host: str, domain: str) -> bool:
@@ -238,11 +259,15 @@ class CookieJar:
         ):
             return
         host = url.host
+        if domain_attr is not None and domain_attr == host and (
+            _is_ip(host) or public_suffix(host)
+        ):
+            domain_attr = None  # Domain=its own address or suffix: a host-only cookie
         if domain_attr is not None:
-            if domain_attr != host and (
-                _is_ip(host) or not _domain_match(host, domain_attr) or "." not in domain_attr
+            if _is_ip(host) or not _domain_match(host, domain_attr) or public_suffix(
+                domain_attr
             ):
-                return  # a cookie for a domain this host does not belong to
+                return  # for a domain this host does not belong to, or a public suffix
             domain, host_only = domain_attr, False
         else:
             domain, host_only = host, True

@@ -443,3 +443,32 @@ def test_at_most_3000_cookies_in_all():
     assert len(jar) == 3000
     assert names(jar, "http://site0.example/") == []  # the first site's went first
     assert len(names(jar, "http://site69.example/")) == 50
+
+
+@pytest.mark.parametrize(
+    ("url", "domain", "kept_for"),
+    [
+        ("http://www.example.co.uk/", "co.uk", None),
+        ("http://alice.github.io/", "github.io", None),
+        ("http://www.example.co.uk/", "example.co.uk", "http://shop.example.co.uk/"),
+        ("http://alice.github.io/", "alice.github.io", "http://alice.github.io/"),
+        ("http://example.com/", "com", None),
+    ],
+)
+def test_a_public_suffix_is_no_cookie_domain(url: str, domain: str, kept_for: str | None):
+    jar = jar_with(url, f"c=1; Domain={domain}")
+    if kept_for is None:
+        assert len(jar) == 0
+        assert names(jar, "http://bob.github.io/") == []
+        return
+    assert names(jar, kept_for) == ["c"]
+    assert names(jar, "http://bob.github.io/") == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]"])
+def test_loopback_hosts_keep_their_cookies(host: str) -> None:
+    url = f"http://{host}:8080/"
+    bare = host.strip("[]")
+    jar = jar_with(url, "plain=1", f"own=1; Domain={bare}")
+    assert sorted(names(jar, url)) == ["own", "plain"]
+    assert all(cookie.host_only for cookie in jar)

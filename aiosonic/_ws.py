@@ -553,7 +553,14 @@ class WebSocketProtocol(asyncio.Protocol):
         else:  # wsproto's way of reporting a protocol violation: the state did not move
             self._parsing = False
             cls = MessageTooBig if code == 1009 else WebSocketProtocolError
-            self._fail(cls(code, reason, f"the server broke the WebSocket protocol: {reason}"))
+            failure = cls(code, reason, f"the server broke the WebSocket protocol: {reason}")
+            if self.messages:
+                # Valid messages came before the bad frame, in the same read: their readers
+                # (woken already) run first and may still answer them, as a strict peer
+                # lets them (Autobahn 3.2, 4.1.3, 5.15...); the connection fails right after.
+                self.loop.call_soon(self._fail, failure)
+            else:
+                self._fail(failure)
         self._wake_all()
 
     # -- waiting for messages and pongs ---------------------------------------------------

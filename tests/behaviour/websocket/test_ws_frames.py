@@ -146,6 +146,37 @@ async def test_a_frame_announcing_too_much_is_refused_at_its_header(
     await srv.done
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(b"\xc1\x02hi", id="rsv1-without-extension"),  # Autobahn 3.2
+        pytest.param(b"\x83\x00", id="reserved-opcode"),  # Autobahn 4.1.x
+        pytest.param(b"\x80\x00", id="continuation-without-start"),  # Autobahn 5.15
+    ],
+)
+async def test_a_valid_message_before_a_bad_frame_is_answered_first(
+    scripted, client: WebSocketClient, bad: bytes
+) -> None:
+    # Both in one write: the message is delivered, the application answers it, and only
+    # then does the client fail the connection with 1002 (what Autobahn calls strict).
+    async def script(server: ServerWS) -> None:
+        await server.accept()
+        await server.write(b"\x81\x05hello" + bad)
+        echoed = await server.expect(TextMessage)
+        assert echoed.data == "hello"
+        close = await server.expect(CloseConnection)
+        assert close.code == 1002
+
+    srv = await scripted(script)
+    ws = await client.connect(srv.url(), compress=False, start_keepalive=False)
+    await ws.send_text(await ws.receive_text(timeout=5))
+    with pytest.raises(WebSocketProtocolError) as info:
+        await ws.receive_text(timeout=5)
+    assert info.value.code == 1002
+    await ws.close()
+    await srv.done
+
+
 async def test_invalid_utf8_closes_with_1007(scripted, client: WebSocketClient) -> None:
     async def script(server: ServerWS) -> None:
         await server.accept()

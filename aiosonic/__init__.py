@@ -31,6 +31,7 @@ from .retry import RetryPolicy
 from .timeout import Timeouts
 
 if TYPE_CHECKING:
+    from ._cookies import Cookie, CookieJar
     from .auth import Auth, BasicAuth, BearerAuth, DigestAuth
     from .base_client import BaseClient
     from .hooks import TraceEvent
@@ -45,6 +46,8 @@ _LAZY = {
     "BearerAuth": ".auth",
     "DigestAuth": ".auth",
     "BaseClient": ".base_client",
+    "Cookie": "._cookies",
+    "CookieJar": "._cookies",
     "TraceEvent": ".hooks",
     "ASGITransport": ".testing",
     "MockTransport": ".testing",
@@ -78,6 +81,8 @@ __all__ = [
     "BaseClient",
     "BasicAuth",
     "BearerAuth",
+    "Cookie",
+    "CookieJar",
     "CyclicQueuePool",
     "DefaultResolver",
     "DigestAuth",

@@ -24,13 +24,18 @@ And RFC 6265bis on top:
   set go first), and at most ``MAX_HEADER`` bytes in one Cookie header (the most specific
   cookies first, as they are sent).
 
-The client calls ``extract`` for each response and ``header_for`` for each request.
+The client calls ``extract`` for each response and ``header_for`` for each request. Users
+inspect it (iterate its ``Cookie`` objects, ``get``), add their own (``set``: a cookie with
+no domain is sent to every host), and keep it in a file (``save``/``load``, the
+Netscape/Mozilla ``cookies.txt`` format that curl and wget read and write).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -183,8 +188,83 @@ class CookieJar:
     def __len__(self) -> int:
         return len(self._cookies)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Cookie]:
         return iter(list(self._cookies.values()))
+
+    def __repr__(self) -> str:
+        return f"<CookieJar {len(self._cookies)} cookies>"
+
+    def get(self, name: str, domain: str | None = None, path: str | None = None) -> str | None:
+        """The value of the cookie ``name`` (of ``domain`` and ``path`` when given), or
+        None; the most recently set one if several match."""
+        found = None
+        for (cookie_domain, cookie_path, cookie_name), cookie in self._cookies.items():
+            if cookie_name == name and (domain is None or cookie_domain == domain) and (
+                path is None or cookie_path == path
+            ):
+                found = cookie.value
+        return found
+
+    def set(
+        self,
+        name: str,
+        value: str,
+        domain: str = "",
+        path: str = "/",
+        *,
+        secure: bool = False,
+        expires: float | None = None,
+    ) -> None:
+        """Add a cookie of your own. Without ``domain`` it is sent to every host; with one,
+        to that host and its subdomains. ``expires``: a Unix time (None: for the session)."""
+        if not name or any(ch in name + value for ch in ";\r\n\0"):
+            raise ValueError(f"invalid cookie {name!r}={value!r}")
+        domain = (_domain_attribute(domain) or "") if domain else ""
+        self._add((domain, path, name), Cookie(
+            name, value, domain, path, host_only=False, secure=secure, expires=expires,
+            created=time.time(),
+        ))
+
+    def save(self, path: str | os.PathLike[str], *, session: bool = True) -> None:
+        """Write the cookies to ``path`` in the ``cookies.txt`` format (curl's and wget's):
+        expiry kept, session cookies with expiry 0 (``session=False`` leaves them out)."""
+        lines = ["# Netscape HTTP Cookie File", "# Written by aiosonic.", ""]
+        for cookie in self:
+            if cookie.expires is None and not session:
+                continue
+            domain = cookie.domain if cookie.host_only else "." + cookie.domain
+            lines.append("\t".join((
+                domain, "FALSE" if cookie.host_only else "TRUE", cookie.path,
+                "TRUE" if cookie.secure else "FALSE",
+                str(int(cookie.expires)) if cookie.expires is not None else "0",
+                cookie.name, cookie.value,
+            )))
+        with open(path, "w", encoding="utf-8") as file:
+            file.write("\n".join(lines) + "\n")
+
+    def load(self, path: str | os.PathLike[str], now: float | None = None) -> None:
+        """Add the cookies of a ``cookies.txt`` file (expired ones are skipped; curl's
+        ``#HttpOnly_`` lines are read too). A line that is not one is ``ValueError``."""
+        now = time.time() if now is None else now
+        with open(path, encoding="utf-8") as file:
+            for number, raw in enumerate(file, 1):
+                line = raw.rstrip("\r\n")
+                if line.startswith("#HttpOnly_"):
+                    line = line[len("#HttpOnly_"):]
+                elif not line.strip() or line.startswith("#"):
+                    continue
+                fields = line.split("\t")
+                if len(fields) != 7 or not fields[4].lstrip("-").isdigit():
+                    raise ValueError(f"{os.fspath(path)}:{number}: not a cookies.txt line")
+                domain, subdomains, cookie_path, secure, expiry, name, value = fields
+                expires = float(expiry) or None
+                if expires is not None and expires <= now:
+                    continue
+                host = (_domain_attribute(domain) or "") if domain.strip(".") else ""
+                self._add((host, cookie_path, name), Cookie(
+                    name, value, host, cookie_path, host_only=subdomains != "TRUE",
+                    secure=secure == "TRUE", expires=expires, created=now,
+                ))
 
     def clear(self) -> None:
         self._cookies.clear()
@@ -317,8 +397,8 @@ class CookieJar:
             if cookie.host_only:
                 if host != cookie.domain:
                     continue
-            elif not _domain_match(host, cookie.domain):
-                continue
+            elif cookie.domain and not _domain_match(host, cookie.domain):
+                continue  # (a cookie without a domain, set by the user, goes everywhere)
             if (cookie.secure and not secure) or not _path_match(path, cookie.path):
                 continue
             chosen.append(cookie)

@@ -57,7 +57,7 @@ JsonSerializer = Callable[[Any], str | bytes]
 #: The keyword options every verb takes besides its own parameters (``RequestOptions``).
 _OPTIONS: Final = frozenset(
     {"max_redirects", "auth", "retry", "upload_progress", "download_progress", "expect100",
-     "max_decompressed_size"}
+     "max_decompressed_size", "cookies"}
 )
 #: How long ``expect100=True`` holds a body back for a 100 Continue (curl's default).
 EXPECT100_WAIT: Final = 1.0
@@ -77,6 +77,7 @@ class Call:
 
     __slots__ = (
         "auth",
+        "cookies",
         "decompress_limit",
         "download_progress",
         "expect100",
@@ -106,6 +107,7 @@ class Call:
         download_progress: Progress | None = None,
         expect100: float | None = None,
         decompress_limit: int | None = None,
+        cookies: str | None = None,
     ) -> None:
         self.timeouts = timeouts
         self.verify = verify
@@ -120,6 +122,7 @@ class Call:
         self.download_progress = download_progress
         self.expect100 = expect100  # seconds to hold the body back for a 100 Continue
         self.decompress_limit = decompress_limit  # over Limits.max_decompressed_size
+        self.cookies = cookies  # this request's own, as a Cookie header value
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -174,7 +177,7 @@ class Pipeline:
         and ``method`` are whatever the caller passed: they are checked here, with our
         errors (a compiled ``str`` annotation would raise its own TypeError first)."""
         max_redirects = auth = retry = upload_progress = download_progress = None
-        expect100 = None
+        expect100 = cookies = None
         decompress_limit = self._decompress_limit
         if options:
             for name in options:
@@ -189,6 +192,9 @@ class Pipeline:
             limit = options.get("max_decompressed_size")
             if limit is not None:
                 decompress_limit = check_decompress_limit(limit)
+            given = options.get("cookies")
+            if given:
+                cookies = cookie_header(given)
         if not isinstance(method, str):
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -218,6 +224,7 @@ class Pipeline:
             download_progress,
             expect100,
             decompress_limit,
+            cookies,
         )
         return self._redirects(method, url_obj, headers, body, call)
 
@@ -431,6 +438,8 @@ class Pipeline:
             body = watch_upload(body, call.upload_progress)
         jar = self.cookie_jar
         cookie = jar.header_for(url) if jar is not None else None
+        if call.cookies is not None:
+            cookie = call.cookies if cookie is None else cookie + "; " + call.cookies
         route, head, pairs, chunked = self._heads.get(
             method, url, headers, body, cookie, call, self.proxy, self._route
         )
@@ -470,6 +479,19 @@ async def _received(
     if download_progress is not None:
         response._watch_download(download_progress)
     return response
+
+
+def cookie_header(cookies: object) -> str:
+    """A request's ``cookies=`` (a mapping of names to values) as a Cookie header value."""
+    if not isinstance(cookies, Mapping):
+        raise InvalidRequest(f"cookies must be a mapping, not {type(cookies).__name__}")
+    pairs = []
+    for name, value in cookies.items():
+        text = f"{name}={value}"
+        if not name or any(ch in text for ch in ";\r\n\0"):
+            raise InvalidRequest(f"invalid cookie {name!r}={value!r}")
+        pairs.append(text)
+    return "; ".join(pairs)
 
 
 def check_decompress_limit(value: object) -> int:

@@ -84,6 +84,7 @@ class RequestOptions(TypedDict, total=False):
     download_progress: Progress | None
     expect100: bool | float
     max_decompressed_size: int | None
+    cookies: Mapping[str, str] | None
 
 DEFAULT_MAX_REDIRECTS = 10
 
@@ -110,6 +111,9 @@ class HTTPClient(Pipeline):
       expand to (as in upstream 1.x); overrides the connector's
       ``Limits.max_decompressed_size`` for this client only (a request's own wins).
     - ``follow``: whether requests follow redirects when they do not say (upstream 1.1).
+    - ``cookies``: a ``CookieJar`` to use (and keep filling), or names and values sent to
+      every host; either turns ``handle_cookies`` on. A request's own ``cookies=`` are
+      added to its Cookie header only.
     """
 
     def __init__(
@@ -129,11 +133,20 @@ class HTTPClient(Pipeline):
         transport: AsyncTransport | None = None,
         max_decompressed_size: int | None = None,
         follow: bool = False,
+        cookies: Mapping[str, str] | CookieJar | None = None,
     ) -> None:
         self.connector = connector or TCPConnector()
         self.http2 = http2
-        self.handle_cookies = handle_cookies
-        self.cookie_jar: CookieJar | None = CookieJar() if handle_cookies else None
+        if isinstance(cookies, CookieJar):
+            jar: CookieJar | None = cookies
+        elif handle_cookies or cookies:
+            jar = CookieJar()
+            for name, value in (cookies or {}).items():
+                jar.set(name, value)  # no domain: sent to every host
+        else:
+            jar = None
+        self.handle_cookies = jar is not None
+        self.cookie_jar = jar
         self.verify_ssl = verify_ssl
         self.proxy = proxy
         self.max_redirects = max_redirects
@@ -213,6 +226,7 @@ class HTTPClient(Pipeline):
         download_progress: Progress | None = None,
         expect100: bool | float = False,
         max_decompressed_size: int | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """Send a request and return the response once its head has arrived.
 
@@ -242,6 +256,7 @@ class HTTPClient(Pipeline):
                                      "download_progress": download_progress,
                                      "expect100": expect100,
                                      "max_decompressed_size": max_decompressed_size,
+                                     "cookies": cookies,
                                  })
 
     @asynccontextmanager

@@ -31,9 +31,9 @@ from .retry import RetryPolicy
 from .timeout import Timeouts
 
 if TYPE_CHECKING:
-    from ._cookies import Cookie, CookieJar
     from .auth import Auth, BasicAuth, BearerAuth, DigestAuth
     from .base_client import BaseClient
+    from .cookies import Cookie, CookieJar
     from .hooks import TraceEvent
     from .sse_client import SSEClient
     from .testing import ASGITransport, MockTransport
@@ -46,8 +46,8 @@ _LAZY = {
     "BearerAuth": ".auth",
     "DigestAuth": ".auth",
     "BaseClient": ".base_client",
-    "Cookie": "._cookies",
-    "CookieJar": "._cookies",
+    "Cookie": ".cookies",
+    "CookieJar": ".cookies",
     "TraceEvent": ".hooks",
     "ASGITransport": ".testing",
     "MockTransport": ".testing",

@@ -43,10 +43,10 @@ from .retry import RetryPolicy
 if TYPE_CHECKING:
     import ssl as _ssl
 
-    from ._cookies import CookieJar
     from ._routes import Route
     from .auth import Auth, AuthsByHost
     from .connectors import TCPConnector
+    from .cookies import CookieJar
     from .proxy import Proxy
     from .timeout import Timeouts
 

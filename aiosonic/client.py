@@ -27,7 +27,6 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from ._cookies import CookieJar
 from ._headers import HttpHeaders
 from ._interfaces import Transport
 from ._pipeline import CACHE_MAX, Pipeline, check_decompress_limit
@@ -36,6 +35,7 @@ from ._tls import client_context, offer_h2, offers_h2
 from ._transport import as_transport
 from ._url import URL
 from .connectors import Route, TCPConnector
+from .cookies import CookieJar
 from .exceptions import InvalidRequest
 from .hooks import EventHooks, Hook
 from .multipart import MultipartForm

@@ -314,7 +314,7 @@ _REFERENCE_NAME = re.compile(r"^- (?:class |async |property )?([A-Za-z_][\w.]*)"
 MODULES = (
     "exceptions", "timeout", "connectors", "pools", "proxy", "resolver", "multipart",
     "response", "web_socket_client", "sse_client", "auth", "retry", "hooks", "base_client",
-    "testing", "client", "request", "limits", "connection",
+    "testing", "client", "request", "limits", "connection", "cookies",
 )
 
 

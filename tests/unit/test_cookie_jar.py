@@ -6,8 +6,8 @@ from email.utils import formatdate
 
 import pytest
 
-from aiosonic._cookies import CookieJar
 from aiosonic._url import parse_url
+from aiosonic.cookies import CookieJar
 
 NOW = 1_700_000_000.0
 

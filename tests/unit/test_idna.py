@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from aiosonic._cookies import CookieJar
 from aiosonic._env_proxy import no_proxy_matches
 from aiosonic._idna import IDNAError, host_to_ascii
 from aiosonic._socks import Socks5Handshake
 from aiosonic._url import parse_url
 from aiosonic.auth import AuthsByHost, BasicAuth, netrc_auth
+from aiosonic.cookies import CookieJar
 from aiosonic.exceptions import InvalidRequest
 
 MAPPED = [

@@ -1,4 +1,5 @@
-"""``CookieJar``: cookies kept across requests with RFC 6265 semantics. Pure: no I/O.
+"""``CookieJar`` and ``Cookie``: cookies kept across requests with RFC 6265 semantics.
+No network I/O (``save``/``load`` read and write a file you name).
 
 It owns parsing ``Set-Cookie`` (RFC 6265 section 5.2, not ``SimpleCookie``'s looser rules),
 storage keyed by (domain, path, name), expiry, and choosing the cookies for a request URL:
@@ -57,6 +58,10 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class Cookie:
+    """One cookie of the jar: ``name``, ``value``, ``domain`` (empty: every host),
+    ``path``, ``host_only``, ``secure``, ``expires`` (a Unix time, None for the session)
+    and ``created``."""
+
     __slots__ = ("created", "domain", "expires", "host_only", "name", "path", "secure", "value")
 
     def __init__(

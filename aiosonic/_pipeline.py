@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .proxy import Proxy
     from .timeout import Timeouts
 
-__all__ = ["Call", "Pipeline", "check_decompress_limit"]
+__all__ = ["Call", "Extras", "Pipeline", "check_decompress_limit"]
 
 Progress = Callable[[int, int | None], object]
 JsonSerializer = Callable[[Any], str | bytes]
@@ -77,10 +77,8 @@ class Call:
 
     __slots__ = (
         "auth",
-        "cookies",
-        "decompress_limit",
         "download_progress",
-        "expect100",
+        "extras",
         "follow",
         "h2",
         "max_redirects",
@@ -105,9 +103,7 @@ class Call:
         retry: RetryPolicy | None = None,
         upload_progress: Progress | None = None,
         download_progress: Progress | None = None,
-        expect100: float | None = None,
-        decompress_limit: int | None = None,
-        cookies: str | None = None,
+        extras: Extras | None = None,
     ) -> None:
         self.timeouts = timeouts
         self.verify = verify
@@ -120,6 +116,18 @@ class Call:
         self.retry = retry
         self.upload_progress = upload_progress
         self.download_progress = download_progress
+        self.extras = extras  # the options few requests use (None: none of them)
+
+
+class Extras:
+    """The options of a request that few requests use, kept apart so that the others
+    carry (and check) one None instead of each."""
+
+    __slots__ = ("cookies", "decompress_limit", "expect100")
+
+    def __init__(
+        self, expect100: float | None, decompress_limit: int | None, cookies: str | None
+    ) -> None:
         self.expect100 = expect100  # seconds to hold the body back for a 100 Continue
         self.decompress_limit = decompress_limit  # over Limits.max_decompressed_size
         self.cookies = cookies  # this request's own, as a Cookie header value
@@ -142,6 +150,7 @@ class Pipeline:
     proxy: Proxy | None
     follow: bool  # HTTPClient(follow=): whether requests follow redirects by default
     _decompress_limit: int | None  # HTTPClient(max_decompressed_size=): over the Limits'
+    _extras: Extras | None  # what a request without options of its own gets
     _heads: HeadCache
     _urls: dict[tuple[object, Any], URL]
     _transport: Transport  # what every request is sent through
@@ -177,8 +186,7 @@ class Pipeline:
         and ``method`` are whatever the caller passed: they are checked here, with our
         errors (a compiled ``str`` annotation would raise its own TypeError first)."""
         max_redirects = auth = retry = upload_progress = download_progress = None
-        expect100 = cookies = None
-        decompress_limit = self._decompress_limit
+        extras = self._extras
         if options:
             for name in options:
                 if name not in _OPTIONS:
@@ -190,11 +198,13 @@ class Pipeline:
             download_progress = options.get("download_progress")
             expect100 = _expect100(options.get("expect100"))
             limit = options.get("max_decompressed_size")
-            if limit is not None:
-                decompress_limit = check_decompress_limit(limit)
             given = options.get("cookies")
-            if given:
-                cookies = cookie_header(given)
+            if expect100 is not None or limit is not None or given:
+                extras = Extras(
+                    expect100,
+                    self._decompress_limit if limit is None else check_decompress_limit(limit),
+                    cookie_header(given) if given else None,
+                )
         if not isinstance(method, str):
             raise InvalidRequest(f"method must be a str, not {type(method).__name__}")
         method = method.upper()
@@ -222,9 +232,7 @@ class Pipeline:
             retry or self.retry,
             upload_progress,
             download_progress,
-            expect100,
-            decompress_limit,
-            cookies,
+            extras,
         )
         return self._redirects(method, url_obj, headers, body, call)
 
@@ -438,8 +446,9 @@ class Pipeline:
             body = watch_upload(body, call.upload_progress)
         jar = self.cookie_jar
         cookie = jar.header_for(url) if jar is not None else None
-        if call.cookies is not None:
-            cookie = call.cookies if cookie is None else cookie + "; " + call.cookies
+        extras = call.extras
+        if extras is not None and extras.cookies is not None:
+            cookie = extras.cookies if cookie is None else cookie + "; " + extras.cookies
         route, head, pairs, chunked = self._heads.get(
             method, url, headers, body, cookie, call, self.proxy, self._route
         )
@@ -452,12 +461,13 @@ class Pipeline:
                             chunked, restart, method in IDEMPOTENT, trace, body)
         if request is not None and request.extensions:
             exchange.extensions = request.extensions
-        if call.expect100 is not None:
-            exchange.expect100 = call.expect100
+        if extras is not None:
+            exchange.expect100 = extras.expect100
         sent = self._transport.send(exchange)
-        if jar is None and call.download_progress is None and call.decompress_limit is None:
+        if jar is None and call.download_progress is None and extras is None:
             return sent
-        return _received(sent, url, jar, call.download_progress, call.decompress_limit)
+        return _received(sent, url, jar, call.download_progress,
+                         None if extras is None else extras.decompress_limit)
 
 
 async def _received(

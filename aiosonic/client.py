@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from ._headers import HttpHeaders
 from ._interfaces import Transport
-from ._pipeline import CACHE_MAX, Pipeline, check_decompress_limit
+from ._pipeline import CACHE_MAX, Extras, Pipeline, check_decompress_limit
 from ._request import HeadCache
 from ._tls import client_context, offer_h2, offers_h2
 from ._transport import as_transport
@@ -166,6 +166,9 @@ class HTTPClient(Pipeline):
         self._decompress_limit = (
             None if max_decompressed_size is None
             else check_decompress_limit(max_decompressed_size)
+        )
+        self._extras = (
+            None if self._decompress_limit is None else Extras(None, self._decompress_limit, None)
         )
         self.follow = follow
         self._transport: Transport = (

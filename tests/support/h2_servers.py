@@ -37,6 +37,7 @@ from hypercorn.config import Config
 from hyperframe.frame import GoAwayFrame
 
 from .app import HOST, payload
+from .asgi import Receive, Send, run_lifespan
 
 __all__ = [
     "H2App",
@@ -52,8 +53,6 @@ __all__ = [
 # The ASGI application
 # --------------------------------------------------------------------------------------------
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 GZIP_SOURCE = b"".join(b"h2 gzip line %05d: pack my box with five dozen jugs\n" % i
                        for i in range(2000))
@@ -160,13 +159,8 @@ class H2App:
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await run_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         port = int(scope["client"][1])

@@ -20,7 +20,6 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +27,12 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from .asgi import Receive, Send, run_lifespan
+
 __all__ = ["HOST", "RecordingOrigin", "Seen", "hello_body"]
 
 HOST = "127.0.0.1"
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _HELLO: dict[int, bytes] = {}
 
@@ -79,13 +78,8 @@ class _App:
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await run_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         host, port = scope["client"]

@@ -495,13 +495,11 @@ def cookie_header(cookies: object) -> str:
     """A request's ``cookies=`` (a mapping of names to values) as a Cookie header value."""
     if not isinstance(cookies, Mapping):
         raise InvalidRequest(f"cookies must be a mapping, not {type(cookies).__name__}")
-    pairs = []
+    from .cookies import check_cookie
+
     for name, value in cookies.items():
-        text = f"{name}={value}"
-        if not name or any(ch in text for ch in ";\r\n\0"):
-            raise InvalidRequest(f"invalid cookie {name!r}={value!r}")
-        pairs.append(text)
-    return "; ".join(pairs)
+        check_cookie(str(name), str(value))
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
 def check_decompress_limit(value: object) -> int:

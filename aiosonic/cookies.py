@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from ._idna import host_to_ascii
 from ._url import URL
+from .exceptions import InvalidRequest
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -152,6 +153,13 @@ def public_suffix(domain: str) -> bool:
     return bool(_suffixes().is_public(domain))
 
 
+def check_cookie(name: str, value: str) -> None:
+    """Refuse a cookie of the caller's that would break the Cookie header it goes into
+    (``InvalidRequest``, a ``ValueError``)."""
+    if not name or any(ch in name + value for ch in ";\r\n\0"):
+        raise InvalidRequest(f"invalid cookie {name!r}={value!r}")
+
+
 def _domain_match(host: str, domain: str) -> bool:
     if host == domain:
         return True
@@ -222,8 +230,7 @@ class CookieJar:
     ) -> None:
         """Add a cookie of your own. Without ``domain`` it is sent to every host; with one,
         to that host and its subdomains. ``expires``: a Unix time (None: for the session)."""
-        if not name or any(ch in name + value for ch in ";\r\n\0"):
-            raise ValueError(f"invalid cookie {name!r}={value!r}")
+        check_cookie(name, value)
         domain = (_domain_attribute(domain) or "") if domain else ""
         self._add((domain, path, name), Cookie(
             name, value, domain, path, host_only=False, secure=secure, expires=expires,
